@@ -1,0 +1,181 @@
+using KimiAudio.Model.Checkpoints;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace KimiAudio.Model.Llm;
+
+/// <summary>The <c>model.*</c> part of the checkpoint: embeddings, trunk, MIMO branch, both norms and the adaptor.</summary>
+public sealed class KimiaModel : nn.Module
+{
+    private readonly Embedding embed_tokens;
+    private readonly ModuleList<Qwen2DecoderLayer> layers;
+    private readonly Qwen2RmsNorm norm;
+    private readonly ModuleList<Qwen2DecoderLayer> mimo_layers;
+    private readonly Qwen2RmsNorm mimo_norm;
+    private readonly VqAdaptor? vq_adaptor;
+
+    public KimiaModel(KimiAudioConfig c, Device device, ScalarType dtype) : base(nameof(KimiaModel))
+    {
+        embed_tokens = Embedding(c.VocabSize, c.HiddenSize, device: device, dtype: dtype);
+        layers = new ModuleList<Qwen2DecoderLayer>(Enumerable.Range(0, c.NumHiddenLayers).Select(_ => new Qwen2DecoderLayer(c, device, dtype)).ToArray());
+        norm = new Qwen2RmsNorm(c.HiddenSize, c.RmsNormEps, device, dtype);
+        mimo_layers = new ModuleList<Qwen2DecoderLayer>(Enumerable.Range(0, c.MimoLayers).Select(_ => new Qwen2DecoderLayer(c, device, dtype)).ToArray());
+        mimo_norm = new Qwen2RmsNorm(c.HiddenSize, c.RmsNormEps, device, dtype);
+        if (c.UseWhisperFeature) vq_adaptor = new VqAdaptor(c, device, dtype);
+        RegisterComponents();
+    }
+
+    internal Embedding EmbedTokens => embed_tokens;
+    internal VqAdaptor? Adaptor => vq_adaptor;
+    internal IList<Qwen2DecoderLayer> Layers => layers;
+    internal IList<Qwen2DecoderLayer> MimoLayers => mimo_layers;
+    internal Qwen2RmsNorm Norm => norm;
+    internal Qwen2RmsNorm MimoNorm => mimo_norm;
+}
+
+/// <summary>Logits of one forward call: [B, V] for the last position (or [B, L, V] when all positions were asked for).</summary>
+public sealed record LlmLogits(Tensor Text, Tensor Audio) : IDisposable
+{
+    public void Dispose()
+    {
+        Text.Dispose();
+        Audio.Dispose();
+    }
+}
+
+/// <summary>
+/// Stacked 12.5 Hz Whisper features placed into a prompt batch: row <c>i</c> of <see cref="Rows"/> fuses with flat
+/// position <c>FlatIndex[i]</c> (= batch_row · L + position) — exactly the positions where the continuous mask is set.
+/// </summary>
+public sealed record ContinuousInput(Tensor FlatIndex, Tensor Rows);
+
+/// <summary>
+/// MoonshotKimiaForCausalLM: Qwen2 trunk whose hidden state is copied after layer
+/// <c>kimia_mimo_transformer_from_layer_index</c> into the MIMO layers. Text logits = lm_head(norm(trunk)), audio
+/// logits = mimo_output(mimo_norm(mimo)), both over the whole vocabulary.
+/// </summary>
+public sealed class KimiaLlm : nn.Module
+{
+    private readonly KimiaModel model;
+    private readonly Linear lm_head;
+    private readonly Linear mimo_output;
+
+    private readonly Tensor invFreq;
+    private readonly Tensor sqrtTwo;
+
+    public KimiAudioConfig Config { get; }
+    public Device Device { get; }
+    public ScalarType DType { get; }
+    public int CacheLayers => Config.NumHiddenLayers + Config.MimoLayers;
+
+    public KimiaLlm(KimiAudioConfig c, Device device, ScalarType dtype) : base(nameof(KimiaLlm))
+    {
+        model = new KimiaModel(c, device, dtype);
+        lm_head = Linear(c.HiddenSize, c.VocabSize, hasBias: false, device: device, dtype: dtype);
+        mimo_output = Linear(c.HiddenSize, c.VocabSize, hasBias: false, device: device, dtype: dtype);
+        RegisterComponents();
+        // not part of the state dict: assigned after RegisterComponents
+        Config = c;
+        Device = device;
+        DType = dtype;
+        invFreq = Rotary.InverseFrequencies(c.RopeTheta, c.HeadDim, device).DetachFromDisposeScope();
+        // the reference multiplies by sqrt(2) computed as a bfloat16 tensor (the real model's dtype): 1.4140625
+        sqrtTwo = tensor(2.0f, dtype: ScalarType.BFloat16).sqrt().to(dtype, device).DetachFromDisposeScope();
+    }
+
+    /// <summary>Loads <paramref name="folder"/> (config.json + model.safetensors.index.json, or model.safetensors) strictly.</summary>
+    public static KimiaLlm Load(string folder, Device device, ScalarType dtype)
+    {
+        var config = KimiAudioConfig.Load(Path.Combine(folder, "config.json"));
+        var index = Path.Combine(folder, "model.safetensors.index.json");
+        var single = Path.Combine(folder, "model.safetensors");
+        using var source = File.Exists(index) ? TensorSource.OpenIndex(index)
+            : File.Exists(single) ? TensorSource.OpenFile(single)
+            : throw new CheckpointException($"{folder}: neither model.safetensors.index.json nor model.safetensors exists");
+        var llm = new KimiaLlm(config, device, dtype);
+        try
+        {
+            StateDictLoader.Load(llm, source, "", IsStaleBuffer);
+        }
+        catch
+        {
+            llm.Dispose();
+            throw;
+        }
+        llm.eval();
+        return llm;
+    }
+
+    /// <summary>The checkpoint's per-layer <c>rotary_emb.inv_freq</c> buffers are stale bf16 copies: ignored, recomputed from rope_theta.</summary>
+    public static bool IsStaleBuffer(string key) => key.EndsWith(".self_attn.rotary_emb.inv_freq", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Input embeddings x0 [B, L, H]: E[audio] (+ adaptor(features), both ×√2 at continuous positions) + E[text].
+    /// As in the reference, the text embedding is skipped for a row whose text ids are all 0.
+    /// </summary>
+    public Tensor Embed(Tensor audioIds, Tensor textIds, ContinuousInput? continuous)
+    {
+        using var scope = NewDisposeScope();
+        long b = audioIds.shape[0], l = audioIds.shape[1];
+        var ea = model.EmbedTokens.forward(audioIds);
+        if (continuous is not null && continuous.FlatIndex.shape[0] > 0)
+        {
+            if (model.Adaptor is null) throw new InvalidOperationException("config has use_whisper_feature = false but continuous features were given");
+            var flat = ea.reshape(b * l, -1).clone();
+            var idx = continuous.FlatIndex.to(Device);
+            var w = model.Adaptor.forward(continuous.Rows.to(DType, Device));
+            var fused = (flat.index_select(0, idx) + w) * sqrtTwo;
+            flat.index_copy_(0, idx, fused);
+            ea = flat.reshape(b, l, -1);
+        }
+        var et = model.EmbedTokens.forward(textIds);
+        var hasText = textIds.sum(1).ne(0).to(DType).reshape(b, 1, 1);
+        return (ea + et * hasText).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// One forward over [B, Lq] positions. <paramref name="positions"/> [B, Lq]; <paramref name="mask"/> bool
+    /// [B, 1, Lq, T] or null (causal from slot 0 / single query sees all). Appends to <paramref name="cache"/> if given.
+    /// </summary>
+    public LlmLogits Forward(Tensor inputsEmbeds, Tensor positions, Tensor? mask, KvCache? cache, bool allPositions = false)
+    {
+        using var scope = NewDisposeScope();
+        var (cos, sin) = Rotary.Tables(positions.to(Device), invFreq, DType);
+        var ctx = new AttentionContext { Cos = cos, Sin = sin, Mask = mask?.to(Device), Cache = cache };
+        var h = inputsEmbeds;
+        Tensor? g = null;
+        var layers = model.Layers;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            h = layers[i].Forward(h, ctx, i);
+            if (i == Config.MimoFromLayerIndex) g = h;
+        }
+        var mimo = model.MimoLayers;
+        for (int j = 0; j < mimo.Count; j++) g = mimo[j].Forward(g!, ctx, layers.Count + j);
+        cache?.Advance(inputsEmbeds.shape[1]);
+
+        if (!allPositions)
+        {
+            h = h.select(1, -1);
+            g = g!.select(1, -1);
+        }
+        var text = lm_head.forward(model.Norm.forward(h));
+        var audio = mimo_output.forward(model.MimoNorm.forward(g!));
+        return new LlmLogits(text.MoveToOuterDisposeScope(), audio.MoveToOuterDisposeScope());
+    }
+
+    public KvCache NewCache(long batch, long capacity) =>
+        new(CacheLayers, batch, Config.NumKeyValueHeads, Config.HeadDim, capacity, DType, Device);
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            invFreq.Dispose();
+            sqrtTwo.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}

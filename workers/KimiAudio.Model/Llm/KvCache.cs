@@ -1,0 +1,65 @@
+using static TorchSharp.torch;
+
+namespace KimiAudio.Model.Llm;
+
+/// <summary>
+/// Pre-allocated key/value cache for every layer (trunk then MIMO): [B, kv_heads, capacity, head_dim] per layer,
+/// keys stored after RoPE. All rows share the slot index (prompts are left-padded), so one append writes one column.
+/// </summary>
+public sealed class KvCache : IDisposable
+{
+    private Tensor[] keys;
+    private Tensor[] values;
+
+    public long Capacity { get; }
+    public long Length { get; private set; }
+    public long Batch => keys[0].shape[0];
+
+    public KvCache(int layers, long batch, int kvHeads, int headDim, long capacity, ScalarType dtype, Device device)
+    {
+        Capacity = capacity;
+        keys = new Tensor[layers];
+        values = new Tensor[layers];
+        for (int i = 0; i < layers; i++)
+        {
+            keys[i] = zeros([batch, kvHeads, capacity, headDim], dtype: dtype, device: device).DetachFromDisposeScope();
+            values[i] = zeros([batch, kvHeads, capacity, headDim], dtype: dtype, device: device).DetachFromDisposeScope();
+        }
+    }
+
+    /// <summary>Writes this call's keys/values at the current length and returns views over everything cached so far.</summary>
+    public (Tensor Keys, Tensor Values) Append(int layer, Tensor k, Tensor v)
+    {
+        long n = k.shape[2];
+        if (Length + n > Capacity)
+            throw new InvalidOperationException($"KV cache full: {Length} + {n} > capacity {Capacity}");
+        keys[layer].narrow(2, Length, n).copy_(k);
+        values[layer].narrow(2, Length, n).copy_(v);
+        return (keys[layer].narrow(2, 0, Length + n), values[layer].narrow(2, 0, Length + n));
+    }
+
+    /// <summary>Called once per forward, after every layer appended.</summary>
+    public void Advance(long n) => Length += n;
+
+    /// <summary>Keeps only the given batch rows (used when rows finish, so later steps compute nothing for them).</summary>
+    public void KeepRows(Tensor rowIndex)
+    {
+        for (int i = 0; i < keys.Length; i++)
+        {
+            var k = keys[i].index_select(0, rowIndex).DetachFromDisposeScope();
+            var v = values[i].index_select(0, rowIndex).DetachFromDisposeScope();
+            keys[i].Dispose();
+            values[i].Dispose();
+            keys[i] = k;
+            values[i] = v;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in keys) t.Dispose();
+        foreach (var t in values) t.Dispose();
+        keys = [];
+        values = [];
+    }
+}

@@ -1,0 +1,198 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace KimiAudio.Model.Llm;
+
+/// <summary>Qwen2 RMSNorm: normalises in float32, casts back to the input dtype, then multiplies by the weight.</summary>
+public sealed class Qwen2RmsNorm : Module<Tensor, Tensor>
+{
+    private readonly Parameter weight;
+    private readonly double eps;
+
+    public Qwen2RmsNorm(long size, double eps, Device device, ScalarType dtype) : base(nameof(Qwen2RmsNorm))
+    {
+        weight = new Parameter(ones(size, dtype: dtype, device: device));
+        this.eps = eps;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var xf = x.to(ScalarType.Float32);
+        var normed = xf * (xf.pow(2).mean([-1L], keepdim: true) + eps).rsqrt();
+        return (weight * normed.to(x.dtype)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>SiLU-gated MLP: down(silu(gate(x)) * up(x)), no biases.</summary>
+public sealed class Qwen2Mlp : Module<Tensor, Tensor>
+{
+    private readonly Linear gate_proj;
+    private readonly Linear up_proj;
+    private readonly Linear down_proj;
+
+    public Qwen2Mlp(KimiAudioConfig c, Device device, ScalarType dtype) : base(nameof(Qwen2Mlp))
+    {
+        gate_proj = Linear(c.HiddenSize, c.IntermediateSize, hasBias: false, device: device, dtype: dtype);
+        up_proj = Linear(c.HiddenSize, c.IntermediateSize, hasBias: false, device: device, dtype: dtype);
+        down_proj = Linear(c.IntermediateSize, c.HiddenSize, hasBias: false, device: device, dtype: dtype);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return down_proj.forward(functional.silu(gate_proj.forward(x)) * up_proj.forward(x)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// What every attention layer of one forward call shares: rotary tables for the query positions, the attention mask,
+/// and the KV cache (keys are stored after RoPE).
+/// </summary>
+public sealed class AttentionContext
+{
+    /// <summary>[B, 1, Lq, head_dim] in the activation dtype.</summary>
+    public required Tensor Cos { get; init; }
+    public required Tensor Sin { get; init; }
+    /// <summary>Bool [B, 1, Lq, T] (true = may attend) or null: plain causal attention starting at slot 0, or a single query that sees every key.</summary>
+    public Tensor? Mask { get; init; }
+    public KvCache? Cache { get; init; }
+}
+
+/// <summary>Qwen2 attention: q/k/v with bias, o without; NeoX (half-split) RoPE; grouped-query attention.</summary>
+public sealed class Qwen2Attention : nn.Module
+{
+    private readonly Linear q_proj;
+    private readonly Linear k_proj;
+    private readonly Linear v_proj;
+    private readonly Linear o_proj;
+    private readonly int heads;
+    private readonly int kvHeads;
+    private readonly int headDim;
+
+    public Qwen2Attention(KimiAudioConfig c, Device device, ScalarType dtype) : base(nameof(Qwen2Attention))
+    {
+        heads = c.NumAttentionHeads;
+        kvHeads = c.NumKeyValueHeads;
+        headDim = c.HeadDim;
+        q_proj = Linear(c.HiddenSize, heads * headDim, hasBias: true, device: device, dtype: dtype);
+        k_proj = Linear(c.HiddenSize, kvHeads * headDim, hasBias: true, device: device, dtype: dtype);
+        v_proj = Linear(c.HiddenSize, kvHeads * headDim, hasBias: true, device: device, dtype: dtype);
+        o_proj = Linear(heads * headDim, c.HiddenSize, hasBias: false, device: device, dtype: dtype);
+        RegisterComponents();
+    }
+
+    public Tensor Forward(Tensor x, AttentionContext ctx, int layerIndex)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], lq = x.shape[1];
+        var q = q_proj.forward(x).view(b, lq, heads, headDim).transpose(1, 2);
+        var k = k_proj.forward(x).view(b, lq, kvHeads, headDim).transpose(1, 2);
+        var v = v_proj.forward(x).view(b, lq, kvHeads, headDim).transpose(1, 2);
+        q = Rotary.Apply(q, ctx.Cos, ctx.Sin);
+        k = Rotary.Apply(k, ctx.Cos, ctx.Sin);
+        if (ctx.Cache is not null) (k, v) = ctx.Cache.Append(layerIndex, k, v);
+
+        int groups = heads / kvHeads;
+        Tensor output;
+        if (lq == 1)
+        {
+            // one query per row: fold the query heads of a group into the query axis, so the cache is never expanded
+            var qg = q.reshape(b, kvHeads, groups, headDim);
+            var o = functional.scaled_dot_product_attention(qg, k, v, ctx.Mask);
+            output = o.reshape(b, heads, 1, headDim);
+        }
+        else
+        {
+            if (groups > 1)
+            {
+                k = k.repeat_interleave(groups, dim: 1);
+                v = v.repeat_interleave(groups, dim: 1);
+            }
+            output = ctx.Mask is null
+                ? functional.scaled_dot_product_attention(q, k, v, is_casual: true)
+                : functional.scaled_dot_product_attention(q, k, v, ctx.Mask);
+        }
+        var merged = output.transpose(1, 2).reshape(b, lq, heads * headDim);
+        return o_proj.forward(merged).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Pre-norm decoder layer (identical for trunk and MIMO layers).</summary>
+public sealed class Qwen2DecoderLayer : nn.Module
+{
+    private readonly Qwen2Attention self_attn;
+    private readonly Qwen2Mlp mlp;
+    private readonly Qwen2RmsNorm input_layernorm;
+    private readonly Qwen2RmsNorm post_attention_layernorm;
+
+    public Qwen2DecoderLayer(KimiAudioConfig c, Device device, ScalarType dtype) : base(nameof(Qwen2DecoderLayer))
+    {
+        self_attn = new Qwen2Attention(c, device, dtype);
+        mlp = new Qwen2Mlp(c, device, dtype);
+        input_layernorm = new Qwen2RmsNorm(c.HiddenSize, c.RmsNormEps, device, dtype);
+        post_attention_layernorm = new Qwen2RmsNorm(c.HiddenSize, c.RmsNormEps, device, dtype);
+        RegisterComponents();
+    }
+
+    public Tensor Forward(Tensor x, AttentionContext ctx, int layerIndex)
+    {
+        using var scope = NewDisposeScope();
+        var h = x + self_attn.Forward(input_layernorm.forward(x), ctx, layerIndex);
+        return (h + mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Projects stacked 12.5 Hz Whisper features into the LLM width: Linear → SiLU → Dropout(0) → Linear → LayerNorm.</summary>
+public sealed class VqAdaptor : nn.Module<Tensor, Tensor>
+{
+    private readonly Sequential layers;
+
+    public VqAdaptor(KimiAudioConfig c, Device device, ScalarType dtype) : base(nameof(VqAdaptor))
+    {
+        layers = Sequential(
+            Linear(c.AdaptorInputDim, c.HiddenSize, hasBias: true, device: device, dtype: dtype),
+            SiLU(),
+            Dropout(0.0),
+            Linear(c.HiddenSize, c.HiddenSize, hasBias: true, device: device, dtype: dtype),
+            LayerNorm(c.HiddenSize, eps: c.RmsNormEps, elementwise_affine: true, device: device, dtype: dtype));
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => layers.forward(x);
+}
+
+/// <summary>Rotary position embedding, NeoX half-split convention, inv_freq computed from rope_theta in float32.</summary>
+public static class Rotary
+{
+    public static Tensor InverseFrequencies(double theta, int headDim, Device device)
+    {
+        using var scope = NewDisposeScope();
+        var exponent = arange(0, headDim, 2, dtype: ScalarType.Int64, device: device).to(ScalarType.Float32) / headDim;
+        var baseT = full(1, theta, dtype: ScalarType.Float32, device: device);
+        return (1.0f / baseT.pow(exponent)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>cos/sin tables [B, 1, L, head_dim] for positions [B, L], built in float32 and cast to <paramref name="dtype"/>.</summary>
+    public static (Tensor Cos, Tensor Sin) Tables(Tensor positions, Tensor invFreq, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var freqs = positions.to(ScalarType.Float32).unsqueeze(-1) * invFreq;
+        var emb = cat([freqs, freqs], -1).unsqueeze(1);
+        return (emb.cos().to(dtype).MoveToOuterDisposeScope(), emb.sin().to(dtype).MoveToOuterDisposeScope());
+    }
+
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
+    {
+        using var scope = NewDisposeScope();
+        long half = x.shape[^1] / 2;
+        var x1 = x.narrow(-1, 0, half);
+        var x2 = x.narrow(-1, half, half);
+        var rotated = cat([-x2, x1], -1);
+        return (x * cos + rotated * sin).MoveToOuterDisposeScope();
+    }
+}
