@@ -114,7 +114,7 @@ public sealed partial class KimiTextTokenizer
     }
 
     /// <summary>The reference's pre-BPE split: 400k-char windows, then runs of more than 25k whitespace or non-whitespace code points.</summary>
-    internal static IEnumerable<string> SplitLikeReference(string text)
+    public static IEnumerable<string> SplitLikeReference(string text)
     {
         var runes = text.EnumerateRunes().ToArray();
         for (int start = 0; start < runes.Length; start += MaxEncodeChars)

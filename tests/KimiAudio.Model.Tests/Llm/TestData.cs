@@ -1,0 +1,33 @@
+using KimiAudio.Model.Llm;
+using KimiAudio.Model.Prompting;
+using KimiAudio.Model.Text;
+using static TorchSharp.torch;
+
+namespace KimiAudio.Model.Tests.Llm;
+
+/// <summary>Shared inputs for the LLM tests: the tiny-a fixture checkpoint and seeded pre-encoded audio.</summary>
+internal static class TestData
+{
+    public static string TinyA => Fixtures.Path("tiny-a");
+
+    public static KimiTextTokenizer TinyATokenizer { get; } = KimiTextTokenizer.Load(Fixtures.Path("tiny-a"));
+
+    public static KimiAudioConfig TinyAConfig { get; } = KimiAudioConfig.Load(Fixtures.Path("tiny-a", "config.json"));
+
+    /// <summary>n random semantic ids in the config's codebook and matching random stacked features.</summary>
+    public static EncodedAudio Audio(KimiAudioConfig config, int n, int seed, bool features = true)
+    {
+        var rng = new Random(seed);
+        int codebook = config.VocabSize - config.TokenOffset;
+        var ids = Enumerable.Range(0, n).Select(_ => (long)rng.Next(codebook)).ToArray();
+        Tensor? f = null;
+        if (features)
+        {
+            var g = new Generator((ulong)seed, CPU);
+            f = randn([n, config.AdaptorInputDim], generator: g).DetachFromDisposeScope();
+        }
+        return new EncodedAudio(ids, f);
+    }
+
+    public static string TempFolder(string prefix) => Directory.CreateTempSubdirectory(prefix).FullName;
+}

@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using KimiAudio.Model.Generation;
+using KimiAudio.Model.Llm;
+using KimiAudio.Model.Prompting;
+using KimiAudio.Model.Text;
+using static TorchSharp.torch;
+
+namespace KimiAudio.Model;
+
+/// <summary>Where the model files are and how to run them.</summary>
+public sealed record KimiAudioModelOptions
+{
+    /// <summary>The Kimi-Audio snapshot folder (config.json, model.safetensors.index.json + shards, tiktoken.model, …).</summary>
+    public required string ModelFolder { get; init; }
+    /// <summary>Whisper encoder folder; default &lt;ModelFolder&gt;/whisper-large-v3.</summary>
+    public string? WhisperFolder { get; init; }
+    /// <summary>GLM-4-Voice speech tokenizer folder (a separate download); default &lt;ModelFolder&gt;/glm-4-voice-tokenizer.</summary>
+    public string? GlmTokenizerFolder { get; init; }
+    /// <summary>"cpu", "cuda", "cuda:1", …</summary>
+    public string Device { get; init; } = "cpu";
+    /// <summary>"bfloat16" (the checkpoint's dtype) or "float32".</summary>
+    public string DType { get; init; } = "bfloat16";
+    /// <summary>Most requests decoded together in one batch.</summary>
+    public int MaxBatchSize { get; init; } = 16;
+
+    public string ResolvedWhisperFolder => WhisperFolder ?? Path.Combine(ModelFolder, "whisper-large-v3");
+    public string ResolvedGlmTokenizerFolder => GlmTokenizerFolder ?? Path.Combine(ModelFolder, "glm-4-voice-tokenizer");
+
+    public Device TorchDevice => new(Device);
+
+    public ScalarType TorchDType => DType.ToLowerInvariant() switch
+    {
+        "bfloat16" or "bf16" => ScalarType.BFloat16,
+        "float32" or "fp32" or "f32" => ScalarType.Float32,
+        _ => throw new ArgumentException($"unsupported dtype '{DType}' (bfloat16 or float32)"),
+    };
+
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(ModelFolder) || !Directory.Exists(ModelFolder))
+            throw new DirectoryNotFoundException($"model folder not found: '{ModelFolder}'");
+        if (MaxBatchSize < 1) throw new ArgumentException("MaxBatchSize must be >= 1");
+        _ = TorchDType;
+        _ = TorchDevice;
+    }
+}
+
+/// <summary>What the caller wants back: text, speech (semantic ids for the detokenizer; the text stream runs along), or both.</summary>
+public enum KimiAudioOutput { Text, Audio, Both }
+
+/// <summary>
+/// One request: a task over one or more 16 kHz mono audios (with an optional prompt/question), or explicit
+/// messages (multi-turn). Output defaults to the task's (text for all but chat).
+/// </summary>
+public sealed record KimiAudioRequest
+{
+    public KimiTask Task { get; init; } = KimiTask.Asr;
+    public IReadOnlyList<KimiMessage>? Messages { get; init; }
+    public IReadOnlyList<float[]> Audios { get; init; } = [];
+    /// <summary>Overrides the task instruction; the question for <see cref="KimiTask.Qa"/>.</summary>
+    public string? Prompt { get; init; }
+    public KimiAudioOutput? Output { get; init; }
+    public SamplingOptions Sampling { get; init; } = SamplingOptions.Greedy;
+    /// <summary>-1 = the reference bound (text: 7500 − prompt; both: 1500 − prompt).</summary>
+    public int MaxNewTokens { get; init; } = -1;
+}
+
+public sealed record KimiAudioTimings(double EncodeMs, double PrefillMs, double DecodeMs, int Steps, int BatchSize);
+
+/// <summary>
+/// A request's outcome. <see cref="Error"/> is set (and the rest empty) when the request itself was invalid; the other
+/// requests of the call are unaffected.
+/// </summary>
+public sealed record KimiAudioResult
+{
+    public string Text { get; init; } = "";
+    public long[] TextIds { get; init; } = [];
+    /// <summary>Generated speech as GLM-4-Voice semantic ids (offset removed), the detokenizer's input; empty for text output.</summary>
+    public long[] SemanticIds { get; init; } = [];
+    public int PromptLength { get; init; }
+    public StopReason? Stop { get; init; }
+    public KimiAudioTimings? Timings { get; init; }
+    public string? Error { get; init; }
+    public bool Succeeded => Error is null;
+}
+
+/// <summary>
+/// Kimi-Audio-7B-Instruct (or any checkpoint with its layout): text tokenizer, audio front-end, LLM and generation,
+/// batched. Thread-unsafe: one <see cref="Generate"/> at a time.
+/// </summary>
+public sealed class KimiAudioModel : IDisposable
+{
+    private readonly IAudioEncoder? encoder;
+    private readonly IDisposable? ownedEncoder;
+    private readonly PromptBuilder prompts;
+    private readonly KimiGenerator generator;
+    private readonly int maxBatch;
+
+    public KimiaLlm Llm { get; }
+    public KimiTextTokenizer Tokenizer { get; }
+    public KimiAudioConfig Config => Llm.Config;
+
+    private KimiAudioModel(KimiaLlm llm, KimiTextTokenizer tokenizer, IAudioEncoder? encoder, bool ownsEncoder, int maxBatch)
+    {
+        Llm = llm;
+        Tokenizer = tokenizer;
+        this.encoder = encoder;
+        ownedEncoder = ownsEncoder ? encoder as IDisposable : null;
+        prompts = new PromptBuilder(tokenizer, llm.Config);
+        generator = new KimiGenerator(llm, tokenizer.Special);
+        this.maxBatch = maxBatch;
+    }
+
+    /// <summary>
+    /// Loads the LLM and the text tokenizer, and the audio front-end from <paramref name="encoder"/> when given (it
+    /// stays the caller's), else from the Whisper and GLM tokenizer folders.
+    /// </summary>
+    public static KimiAudioModel Load(KimiAudioModelOptions options, IAudioEncoder? encoder = null)
+    {
+        options.Validate();
+        var tokenizer = KimiTextTokenizer.Load(options.ModelFolder);
+        var llm = KimiaLlm.Load(options.ModelFolder, options.TorchDevice, options.TorchDType);
+        try
+        {
+            bool owns = encoder is null;
+            encoder ??= FrontEndEncoder.TryLoad(options, llm.Config);
+            return new KimiAudioModel(llm, tokenizer, encoder, owns, options.MaxBatchSize);
+        }
+        catch
+        {
+            llm.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Builds the prompt a request would run with (for inspection and tests).</summary>
+    public KimiPrompt BuildPrompt(KimiAudioRequest request) => prompts.Build(MessagesOf(request), OutputTypeOf(request), encoder);
+
+    public IReadOnlyList<KimiAudioResult> Generate(IReadOnlyList<KimiAudioRequest> requests, CancellationToken ct)
+    {
+        var results = new KimiAudioResult[requests.Count];
+        var ready = new List<(int Index, GenerationRequest Request, double EncodeMs)>();
+        for (int i = 0; i < requests.Count; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                var r = requests[i];
+                r.Sampling.Validate();
+                var output = OutputTypeOf(r);
+                var prompt = prompts.Build(MessagesOf(r), output, encoder);
+                generator.LoopBound(prompt.Length, output, r.MaxNewTokens);
+                ready.Add((i, new GenerationRequest(prompt, output, r.Sampling, r.MaxNewTokens), clock.Elapsed.TotalMilliseconds));
+            }
+            catch (Exception e) when (e is ArgumentException or ContextLimitException or InvalidOperationException)
+            {
+                results[i] = new KimiAudioResult { Error = e.Message };
+            }
+        }
+
+        // similar prompt lengths share a batch, so little of each batch is padding
+        foreach (var chunk in ready.OrderBy(x => x.Request.Prompt.Length).Chunk(maxBatch))
+        {
+            var outputs = generator.Generate(chunk.Select(x => x.Request).ToList(), ct);
+            for (int j = 0; j < chunk.Length; j++)
+            {
+                var (index, request, encodeMs) = chunk[j];
+                var o = outputs[j];
+                var textIds = OutputIds.Text(o.GeneratedTextIds, Config.TokenOffset, Tokenizer.Special.TextEos);
+                results[index] = new KimiAudioResult
+                {
+                    Text = Tokenizer.Decode(textIds.Select(t => (int)t)),
+                    TextIds = textIds,
+                    SemanticIds = request.Output == KimiOutputType.Both ? OutputIds.Semantic(o.GeneratedAudioIds, Config.TokenOffset) : [],
+                    PromptLength = o.PromptLength,
+                    Stop = o.Stop,
+                    Timings = new KimiAudioTimings(encodeMs, o.PrefillMs, o.DecodeMs, o.StepTextIds.Length, chunk.Length),
+                };
+            }
+        }
+        return results;
+    }
+
+    private static KimiOutputType OutputTypeOf(KimiAudioRequest r) => (r.Output ?? (r.Task == KimiTask.Chat ? KimiAudioOutput.Both : KimiAudioOutput.Text)) switch
+    {
+        KimiAudioOutput.Text => KimiOutputType.Text,
+        _ => KimiOutputType.Both, // the reference has no audio-only mode: speech comes with its text stream
+    };
+
+    private static IReadOnlyList<KimiMessage> MessagesOf(KimiAudioRequest r)
+    {
+        if (r.Messages is { Count: > 0 }) return r.Messages;
+        return TaskTemplates.Messages(r.Task, r.Audios.Select(KimiMessage.UserAudio).ToList(), r.Prompt);
+    }
+
+    public void Dispose()
+    {
+        ownedEncoder?.Dispose();
+        Llm.Dispose();
+    }
+}
