@@ -139,19 +139,36 @@ public sealed class KimiAudioModel : IDisposable
     public IReadOnlyList<KimiAudioResult> Generate(IReadOnlyList<KimiAudioRequest> requests, CancellationToken ct)
     {
         var results = new KimiAudioResult[requests.Count];
+        var messages = new IReadOnlyList<KimiMessage>?[requests.Count];
+        for (int i = 0; i < requests.Count; i++)
+        {
+            try
+            {
+                requests[i].Sampling.Validate();
+                messages[i] = MessagesOf(requests[i]);
+            }
+            catch (ArgumentException e)
+            {
+                results[i] = new KimiAudioResult { Error = e.Message };
+            }
+        }
+        var encodeClock = Stopwatch.StartNew();
+        EncodeAudios(messages, results);
+        double encodeMs = encodeClock.Elapsed.TotalMilliseconds;
+
         var ready = new List<(int Index, GenerationRequest Request, double EncodeMs)>();
         for (int i = 0; i < requests.Count; i++)
         {
             ct.ThrowIfCancellationRequested();
+            if (messages[i] is null || results[i] is not null) continue;
             var clock = Stopwatch.StartNew();
             try
             {
                 var r = requests[i];
-                r.Sampling.Validate();
                 var output = OutputTypeOf(r);
-                var prompt = prompts.Build(MessagesOf(r), output, encoder);
+                var prompt = prompts.Build(messages[i]!, output, encoder);
                 generator.LoopBound(prompt.Length, output, r.MaxNewTokens);
-                ready.Add((i, new GenerationRequest(prompt, output, r.Sampling, r.MaxNewTokens), clock.Elapsed.TotalMilliseconds));
+                ready.Add((i, new GenerationRequest(prompt, output, r.Sampling, r.MaxNewTokens), encodeMs + clock.Elapsed.TotalMilliseconds));
             }
             catch (Exception e) when (e is ArgumentException or ContextLimitException or InvalidOperationException)
             {
@@ -165,7 +182,7 @@ public sealed class KimiAudioModel : IDisposable
             var outputs = generator.Generate(chunk.Select(x => x.Request).ToList(), ct);
             for (int j = 0; j < chunk.Length; j++)
             {
-                var (index, request, encodeMs) = chunk[j];
+                var (index, request, requestEncodeMs) = chunk[j];
                 var o = outputs[j];
                 var textIds = OutputIds.Text(o.GeneratedTextIds, Config.TokenOffset, Tokenizer.Special.TextEos);
                 results[index] = new KimiAudioResult
@@ -175,11 +192,51 @@ public sealed class KimiAudioModel : IDisposable
                     SemanticIds = request.Output == KimiOutputType.Both ? OutputIds.Semantic(o.GeneratedAudioIds, Config.TokenOffset) : [],
                     PromptLength = o.PromptLength,
                     Stop = o.Stop,
-                    Timings = new KimiAudioTimings(encodeMs, o.PrefillMs, o.DecodeMs, o.StepTextIds.Length, chunk.Length),
+                    Timings = new KimiAudioTimings(requestEncodeMs, o.PrefillMs, o.DecodeMs, o.StepTextIds.Length, chunk.Length),
                 };
             }
         }
         return results;
+    }
+
+    /// <summary>
+    /// Runs the front-end once over every raw audio of the call (user audio with features, assistant speech history
+    /// tokens only) and replaces the messages' samples by their encodings. Empty audio fails its request only.
+    /// </summary>
+    private void EncodeAudios(IReadOnlyList<KimiMessage>?[] messages, KimiAudioResult[] results)
+    {
+        if (encoder is null) return;
+        foreach (bool withFeatures in new[] { Config.UseWhisperFeature, false }.Distinct())
+        {
+            var slots = new List<(int Request, int Message)>();
+            for (int i = 0; i < messages.Length; i++)
+            {
+                var list = messages[i];
+                if (list is null || results[i] is not null) continue;
+                for (int k = 0; k < list.Count; k++)
+                {
+                    var m = list[k];
+                    bool wantsFeatures = m.Type == KimiMessageType.Audio && Config.UseWhisperFeature;
+                    if (m.Audio is null || m.Encoded is not null || wantsFeatures != withFeatures) continue;
+                    if (m.Audio.Length == 0)
+                    {
+                        results[i] = new KimiAudioResult { Error = $"message {k}: audio is empty" };
+                        break;
+                    }
+                    slots.Add((i, k));
+                }
+            }
+            slots.RemoveAll(s => results[s.Request] is not null);
+            if (slots.Count == 0) continue;
+            var encoded = encoder.EncodeBatch(slots.Select(s => messages[s.Request]![s.Message].Audio!).ToList(), withFeatures);
+            for (int j = 0; j < slots.Count; j++)
+            {
+                var (r, k) = slots[j];
+                var list = messages[r]!.ToList();
+                list[k] = list[k] with { Audio = null, Encoded = encoded[j] };
+                messages[r] = list;
+            }
+        }
     }
 
     private static KimiOutputType OutputTypeOf(KimiAudioRequest r) => (r.Output ?? (r.Task == KimiTask.Chat ? KimiAudioOutput.Both : KimiAudioOutput.Text)) switch

@@ -20,6 +20,10 @@ public sealed record EncodedAudio(long[] SemanticIds, Tensor? Features);
 public interface IAudioEncoder
 {
     EncodedAudio Encode(float[] samples16k, bool withFeatures);
+
+    /// <summary>Encodes several audios together (shared encoder batches); item i equals <see cref="Encode"/> of audio i.</summary>
+    IReadOnlyList<EncodedAudio> EncodeBatch(IReadOnlyList<float[]> audios, bool withFeatures) =>
+        audios.Select(a => Encode(a, withFeatures)).ToList();
 }
 
 /// <summary>
