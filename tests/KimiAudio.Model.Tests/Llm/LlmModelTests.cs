@@ -176,3 +176,29 @@ public class LlmModelTests
         Assert.True(r.Timings!.Steps is > 0 and <= 6);
     }
 }
+
+[Collection("Torch")]
+public class KvCacheTests
+{
+    [Fact]
+    public void Cache_grows_without_changing_its_contents_and_stops_at_the_maximum()
+    {
+        using var scope = NewDisposeScope();
+        using var cache = new KvCache(2, 1, 2, 4, 3, ScalarType.Float32, CPU, maxCapacity: 10);
+        var k1 = randn(1, 2, 3, 4);
+        var v1 = randn(1, 2, 3, 4);
+        cache.Append(0, k1, v1);
+        cache.Append(1, k1, v1);
+        cache.Advance(3);
+        var k2 = randn(1, 2, 2, 4);
+        var (keys, values) = cache.Append(0, k2, k2);
+        Assert.Equal(6, cache.Capacity);
+        Assert.True(keys.narrow(2, 0, 3).eq(k1).all().item<bool>());
+        Assert.True(keys.narrow(2, 3, 2).eq(k2).all().item<bool>());
+        Assert.True(values.narrow(2, 0, 3).eq(v1).all().item<bool>());
+        cache.Append(1, k2, k2);
+        cache.Advance(2);
+        var big = randn(1, 2, 6, 4);
+        Assert.Throws<InvalidOperationException>(() => cache.Append(0, big, big));
+    }
+}

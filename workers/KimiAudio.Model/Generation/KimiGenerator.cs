@@ -41,6 +41,8 @@ public sealed class KimiGenerator(KimiaLlm llm, KimiSpecialTokens special)
     /// <summary>Reference bound for output_type text with max_new_tokens = -1.</summary>
     public const int TextSequenceLimit = 7500;
 
+    private const int InitialDecodeSlots = 128;
+
     private readonly KimiAudioConfig config = llm.Config;
 
     /// <summary>Called after every forward with the batch rows' request indices and their last-position logits.</summary>
@@ -79,7 +81,8 @@ public sealed class KimiGenerator(KimiaLlm llm, KimiSpecialTokens special)
         using var batch = PromptBatch.Create(requests.Select(r => r.Prompt).ToList(), special.Blank, llm.Device);
         int width = batch.Width;
         long capacity = width + bounds.Max();
-        using var cache = llm.NewCache(n, capacity);
+        // start small: most loops stop long before the reference bound (7500 − L for text)
+        using var cache = llm.NewCache(n, width + Math.Min(bounds.Max(), InitialDecodeSlots), capacity);
         var validity = batch.PrefillMask is null ? null : PromptBatch.KeyValidity(batch.Pads, (int)capacity, llm.Device);
         var active = Enumerable.Range(0, n).ToList();
 

@@ -166,8 +166,8 @@ public sealed class KimiaLlm : nn.Module
         return new LlmLogits(text.MoveToOuterDisposeScope(), audio.MoveToOuterDisposeScope());
     }
 
-    public KvCache NewCache(long batch, long capacity) =>
-        new(CacheLayers, batch, Config.NumKeyValueHeads, Config.HeadDim, capacity, DType, Device);
+    public KvCache NewCache(long batch, long capacity, long? maxCapacity = null) =>
+        new(CacheLayers, batch, Config.NumKeyValueHeads, Config.HeadDim, capacity, DType, Device, maxCapacity);
 
     protected override void Dispose(bool disposing)
     {
