@@ -24,10 +24,11 @@ foreach (var name in opts.Configs)
         using var llm = KimiaLlm.Load(folder, device, dtype);
         var b = new Bench(llm, opts.Prompt, opts.Steps);
         double prefill = b.PrefillTokensPerSecond();
-        var (cached, stepShort, stepLong) = b.CachedDecode(1);
+        var (_, stepShort, stepLong) = b.CachedDecode(1);
         double uncached = b.UncachedDecodeTokensPerSecond();
-        var (b8, _, _) = b.CachedDecode(8);
-        var (b16, _, _) = b.CachedDecode(16);
+        // batch sizes are timed step by step in turn, so each sees the same load on a shared machine
+        var tps = b.InterleavedDecode([1, 8, 16]);
+        double cached = tps[0], b8 = tps[1], b16 = tps[2];
         rows.Add([
             name, dtypeName, F(prefill), F(cached), F(uncached), $"{stepShort:F1}/{stepLong:F1}",
             F(b8), F(b16), $"{b16 / cached:F1}x", $"{12.5 / cached:F3}", $"{PeakRssMb():F0}",
@@ -72,12 +73,24 @@ sealed class Bench(KimiaLlm llm, int prompt, int steps)
     private static Tensor Positions(int batch, int from, int count, Device d) =>
         arange(from, from + count, dtype: ScalarType.Int64, device: d).unsqueeze(0).expand(batch, count).contiguous();
 
+    // the machine is shared: every figure is the median of several timed runs, after a warm-up
+    private static double Median(List<double> xs)
+    {
+        xs.Sort();
+        return xs[xs.Count / 2];
+    }
+
     private static double Time(Action a, int repeats)
     {
-        a(); // warm-up
-        var sw = Stopwatch.StartNew();
-        for (int i = 0; i < repeats; i++) a();
-        return sw.Elapsed.TotalSeconds / repeats;
+        a();
+        var times = new List<double>();
+        for (int i = 0; i < repeats; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            a();
+            times.Add(sw.Elapsed.TotalSeconds);
+        }
+        return Median(times);
     }
 
     public double PrefillTokensPerSecond()
@@ -91,7 +104,7 @@ sealed class Bench(KimiaLlm llm, int prompt, int steps)
             using var inner = NewDisposeScope();
             using var cache = llm.NewCache(1, prompt);
             llm.Forward(llm.Embed(a, t, null), pos, null, cache).Text.cpu();
-        }, 3);
+        }, 5);
         return prompt / s;
     }
 
@@ -110,20 +123,61 @@ sealed class Bench(KimiaLlm llm, int prompt, int steps)
             var embeds = llm.Embed(sa, st, null);
             // one warm-up step
             llm.Forward(embeds, Positions(batch, context, 1, llm.Device), null, cache).Text.argmax(-1).cpu();
-            var sw = Stopwatch.StartNew();
+            var times = new List<double>();
             for (int i = 0; i < n; i++)
             {
                 using var step = NewDisposeScope();
+                var sw = Stopwatch.StartNew();
                 var logits = llm.Forward(embeds, Positions(batch, context + 1 + i, 1, llm.Device), null, cache);
                 logits.Text.argmax(-1).cpu();
                 logits.Audio.argmax(-1).cpu();
+                times.Add(sw.Elapsed.TotalSeconds);
             }
-            return sw.Elapsed.TotalSeconds / n;
+            return Median(times);
         }
-        double perStep = Run(prompt, steps);
+        double perStep = Run(prompt, Math.Max(4, steps / 4));
         double shortCtx = batch == 1 ? Run(Math.Max(8, prompt / 4), Math.Max(4, steps / 4)) * 1000 : double.NaN;
         double longCtx = batch == 1 ? Run(prompt * 2, Math.Max(4, steps / 4)) * 1000 : double.NaN;
         return (batch / perStep, shortCtx, longCtx);
+    }
+
+    /// <summary>Decode tokens/s per batch size; one step of each batch size per round, medians over rounds.</summary>
+    public double[] InterleavedDecode(int[] batches)
+    {
+        using var _ = inference_mode();
+        using var scope = NewDisposeScope();
+        var caches = new List<KvCache>();
+        var embeds = new List<Tensor>();
+        try
+        {
+            foreach (var batch in batches)
+            {
+                var (a, t) = Ids(batch, prompt);
+                var cache = llm.NewCache(batch, prompt + steps + 2);
+                caches.Add(cache);
+                llm.Forward(llm.Embed(a, t, null), Positions(batch, 0, prompt, llm.Device), null, cache).Text.cpu();
+                var (sa, st) = Ids(batch, 1);
+                embeds.Add(llm.Embed(sa, st, null));
+            }
+            var times = batches.Select(_ => new List<double>()).ToArray();
+            for (int i = 0; i <= steps; i++)
+            {
+                for (int j = 0; j < batches.Length; j++)
+                {
+                    using var step = NewDisposeScope();
+                    var sw = Stopwatch.StartNew();
+                    var logits = llm.Forward(embeds[j], Positions(batches[j], prompt + i, 1, llm.Device), null, caches[j]);
+                    logits.Text.argmax(-1).cpu();
+                    logits.Audio.argmax(-1).cpu();
+                    if (i > 0) times[j].Add(sw.Elapsed.TotalSeconds); // step 0 is the warm-up
+                }
+            }
+            return batches.Select((bs, j) => bs / Median(times[j])).ToArray();
+        }
+        finally
+        {
+            foreach (var c in caches) c.Dispose();
+        }
     }
 
     /// <summary>Each new token recomputes the whole sequence (no cache): what decoding costs without it.</summary>
@@ -131,16 +185,18 @@ sealed class Bench(KimiaLlm llm, int prompt, int steps)
     {
         using var _ = inference_mode();
         using var scope = NewDisposeScope();
-        int n = Math.Max(2, steps / 8);
+        int n = Math.Max(3, steps / 8);
         var (a, t) = Ids(1, prompt + n);
-        var sw = Stopwatch.StartNew();
+        var times = new List<double>();
         for (int i = 0; i < n; i++)
         {
             using var step = NewDisposeScope();
             int len = prompt + i + 1;
+            var sw = Stopwatch.StartNew();
             llm.Forward(llm.Embed(a[.., ..len], t[.., ..len], null), Positions(1, 0, len, llm.Device), null, null).Text.argmax(-1).cpu();
+            times.Add(sw.Elapsed.TotalSeconds);
         }
-        return n / sw.Elapsed.TotalSeconds;
+        return 1 / Median(times);
     }
 }
 

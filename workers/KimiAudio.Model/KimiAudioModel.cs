@@ -153,8 +153,24 @@ public sealed class KimiAudioModel : IDisposable
             }
         }
         var encodeClock = Stopwatch.StartNew();
-        EncodeAudios(messages, results);
-        double encodeMs = encodeClock.Elapsed.TotalMilliseconds;
+        var encoded = new List<EncodedAudio>();
+        try
+        {
+            EncodeAudios(messages, results, encoded);
+            double encodeMs = encodeClock.Elapsed.TotalMilliseconds;
+            Run(requests, messages, results, encodeMs, ct);
+        }
+        finally
+        {
+            // features made here live on the model's device: free them now rather than at garbage collection
+            foreach (var e in encoded) e.Features?.Dispose();
+        }
+        return results;
+    }
+
+    private void Run(IReadOnlyList<KimiAudioRequest> requests, IReadOnlyList<KimiMessage>?[] messages, KimiAudioResult[] results,
+        double encodeMs, CancellationToken ct)
+    {
 
         var ready = new List<(int Index, GenerationRequest Request, double EncodeMs)>();
         for (int i = 0; i < requests.Count; i++)
@@ -196,14 +212,13 @@ public sealed class KimiAudioModel : IDisposable
                 };
             }
         }
-        return results;
     }
 
     /// <summary>
     /// Runs the front-end once over every raw audio of the call (user audio with features, assistant speech history
     /// tokens only) and replaces the messages' samples by their encodings. Empty audio fails its request only.
     /// </summary>
-    private void EncodeAudios(IReadOnlyList<KimiMessage>?[] messages, KimiAudioResult[] results)
+    private void EncodeAudios(IReadOnlyList<KimiMessage>?[] messages, KimiAudioResult[] results, List<EncodedAudio> made)
     {
         if (encoder is null) return;
         foreach (bool withFeatures in new[] { Config.UseWhisperFeature, false }.Distinct())
@@ -229,6 +244,7 @@ public sealed class KimiAudioModel : IDisposable
             slots.RemoveAll(s => results[s.Request] is not null);
             if (slots.Count == 0) continue;
             var encoded = encoder.EncodeBatch(slots.Select(s => messages[s.Request]![s.Message].Audio!).ToList(), withFeatures);
+            made.AddRange(encoded);
             for (int j = 0; j < slots.Count; j++)
             {
                 var (r, k) = slots[j];
