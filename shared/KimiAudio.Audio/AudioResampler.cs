@@ -1,5 +1,5 @@
+using System.Numerics;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace KimiAudio.Audio;
 
@@ -99,19 +99,17 @@ public static class AudioResampler
     {
         int i = 0;
         float sum = 0;
-        if (Vector256.IsHardwareAccelerated && a.Length >= 2 * Vector256<float>.Count)
+        if (Vector.IsHardwareAccelerated && a.Length >= Vector<float>.Count)
         {
-            ref float pa = ref MemoryMarshal.GetReference(a);
-            ref float pb = ref MemoryMarshal.GetReference(b);
-            var acc0 = Vector256<float>.Zero;
-            var acc1 = Vector256<float>.Zero;
-            int width = Vector256<float>.Count;
-            for (; i <= a.Length - 2 * width; i += 2 * width)
+            var va = MemoryMarshal.Cast<float, Vector<float>>(a);
+            var vb = MemoryMarshal.Cast<float, Vector<float>>(b);
+            var acc = Vector<float>.Zero;
+            for (int k = 0; k < va.Length; k++)
             {
-                acc0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref pa, (nuint)i), Vector256.LoadUnsafe(ref pb, (nuint)i), acc0);
-                acc1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref pa, (nuint)(i + width)), Vector256.LoadUnsafe(ref pb, (nuint)(i + width)), acc1);
+                acc += va[k] * vb[k];
             }
-            sum = Vector256.Sum(acc0 + acc1);
+            sum = Vector.Sum(acc);
+            i = va.Length * Vector<float>.Count;
         }
         for (; i < a.Length; i++)
         {
