@@ -163,6 +163,7 @@ public sealed class WhisperVQEncoder : Module<Tensor, Tensor, VqOutput>
             encoder.to(dtype).to(device);
             StateDictLoader.Load(encoder, source, "", k => IsUnusedKey(k, config));
             encoder.eval();
+            foreach (var p in encoder.parameters()) p.requires_grad = false;   // inference only: never record graphs
             return encoder;
         }
         catch
