@@ -131,3 +131,30 @@ public class TinyCheckpointTests
         Assert.Contains("config.json", ex.Message);
     }
 }
+
+public class GlmConfigVariantTests
+{
+    [Fact]
+    public void Pooling_before_the_last_layer_still_gives_one_token_per_1280_samples()
+    {
+        var root = Directory.CreateTempSubdirectory("tiny-glm-").FullName;
+        TinyGlmTokenizerCheckpoint.Write(root, 31, dModel: 32, heads: 2, ffnDim: 64, quantizePosition: 3, poolingPosition: 1, codebookSize: 16);
+        using var glm = WhisperVQEncoder.Load(root, CPU, ScalarType.Float32);
+        Assert.Equal(1, glm.Config.PoolingPosition);
+        using var whisperDir = new TempWhisper();
+        using var fe = AudioFrontEnd.Load(whisperDir.Folder, root, CPU, ScalarType.Float32);
+        var x = TinyFrontEnd.Signal(80000, 12);
+        using var enc = fe.GlmEncode(x);
+        Assert.Equal(63, enc.Ids.Length);
+        Assert.Equal(new long[] { 63, 32 }, enc.Pooled.shape);
+        Assert.False(enc.Pooled.isnan().any().item<bool>());
+        Assert.All(enc.Ids, id => Assert.InRange(id, 0, 15));
+    }
+
+    private sealed class TempWhisper : IDisposable
+    {
+        public string Folder { get; } = Directory.CreateTempSubdirectory("tiny-wh-").FullName;
+        public TempWhisper() => TinyWhisperCheckpoint.Write(Folder, 1, dModel: 32, layers: 1, heads: 2, ffnDim: 64);
+        public void Dispose() => Directory.Delete(Folder, recursive: true);
+    }
+}
