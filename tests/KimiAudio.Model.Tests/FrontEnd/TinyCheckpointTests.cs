@@ -158,3 +158,30 @@ public class GlmConfigVariantTests
         public void Dispose() => Directory.Delete(Folder, recursive: true);
     }
 }
+
+public class GlmFullModelLayoutTests
+{
+    [Fact]
+    public void A_full_whisper_vq_model_file_loads_its_quantizer_half_under_model_encoder()
+    {
+        var (whisper, glm) = (Directory.CreateTempSubdirectory("wh-").FullName, Directory.CreateTempSubdirectory("glm-").FullName);
+        TinyWhisperCheckpoint.Write(whisper, 1, dModel: 32, layers: 1, heads: 2, ffnDim: 64);
+        TinyGlmTokenizerCheckpoint.Write(glm, 41, dModel: 32, heads: 2, ffnDim: 64, codebookSize: 16);
+        var x = TinyFrontEnd.Signal(30000, 13);
+        long[] expected;
+        using (var fe = AudioFrontEnd.Load(whisper, glm, CPU, ScalarType.Float32))
+            expected = fe.Tokenize(x);
+
+        var file = Path.Combine(glm, "model.safetensors");
+        Dictionary<string, Tensor> tensors;
+        using (var src = TensorSource.OpenFile(file))
+            tensors = src.Keys.ToDictionary(k => "model.encoder." + k, src.Read);
+        tensors["model.encoder.layers.2.fc1.bias"] = zeros(64);      // a layer after the quantizer
+        tensors["model.encoder.layer_norm.weight"] = ones(32);
+        tensors["model.decoder.embed_tokens.weight"] = zeros(8, 32);
+        SafetensorsWriter.Write(file, tensors);
+
+        using var fe2 = AudioFrontEnd.Load(whisper, glm, CPU, ScalarType.Float32);
+        Assert.Equal(expected, fe2.Tokenize(x));
+    }
+}
