@@ -6,11 +6,19 @@ using static TorchSharp.torch;
 
 namespace KimiAudio.Model.Tests.FrontEnd;
 
-public class TinyCheckpointTests
+public sealed class TinyCheckpointTests : IDisposable
 {
-    private static (string Whisper, string Glm) WriteBoth(long seed, int dModel = 32)
+    private readonly List<string> roots = [];
+
+    public void Dispose()
+    {
+        foreach (var r in roots) Directory.Delete(r, recursive: true);
+    }
+
+    private (string Whisper, string Glm) WriteBoth(long seed, int dModel = 32)
     {
         var root = Directory.CreateTempSubdirectory("tiny-fe-").FullName;
+        roots.Add(root);
         var whisper = Path.Combine(root, "whisper-large-v3");
         var glm = Path.Combine(root, "glm-4-voice-tokenizer");
         TinyWhisperCheckpoint.Write(whisper, seed, dModel: dModel, layers: 2, heads: 4, ffnDim: 2 * dModel);
@@ -138,6 +146,7 @@ public class GlmConfigVariantTests
     public void Pooling_before_the_last_layer_still_gives_one_token_per_1280_samples()
     {
         var root = Directory.CreateTempSubdirectory("tiny-glm-").FullName;
+        using var cleanup = new TempFolders(root);
         TinyGlmTokenizerCheckpoint.Write(root, 31, dModel: 32, heads: 2, ffnDim: 64, quantizePosition: 3, poolingPosition: 1, codebookSize: 16);
         using var glm = WhisperVQEncoder.Load(root, CPU, ScalarType.Float32);
         Assert.Equal(1, glm.Config.PoolingPosition);
@@ -165,6 +174,7 @@ public class GlmFullModelLayoutTests
     public void A_full_whisper_vq_model_file_loads_its_quantizer_half_under_model_encoder()
     {
         var (whisper, glm) = (Directory.CreateTempSubdirectory("wh-").FullName, Directory.CreateTempSubdirectory("glm-").FullName);
+        using var cleanup = new TempFolders(whisper, glm);
         TinyWhisperCheckpoint.Write(whisper, 1, dModel: 32, layers: 1, heads: 2, ffnDim: 64);
         TinyGlmTokenizerCheckpoint.Write(glm, 41, dModel: 32, heads: 2, ffnDim: 64, codebookSize: 16);
         var x = TinyFrontEnd.Signal(30000, 13);
@@ -183,5 +193,14 @@ public class GlmFullModelLayoutTests
 
         using var fe2 = AudioFrontEnd.Load(whisper, glm, CPU, ScalarType.Float32);
         Assert.Equal(expected, fe2.Tokenize(x));
+    }
+}
+
+/// <summary>Deletes test folders when disposed.</summary>
+internal sealed class TempFolders(params string[] folders) : IDisposable
+{
+    public void Dispose()
+    {
+        foreach (var f in folders) Directory.Delete(f, recursive: true);
     }
 }
