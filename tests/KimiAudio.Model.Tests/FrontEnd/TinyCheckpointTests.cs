@@ -6,11 +6,19 @@ using static TorchSharp.torch;
 
 namespace KimiAudio.Model.Tests.FrontEnd;
 
-public class TinyCheckpointTests
+public sealed class TinyCheckpointTests : IDisposable
 {
-    private static (string Whisper, string Glm) WriteBoth(long seed, int dModel = 32)
+    private readonly List<string> roots = [];
+
+    public void Dispose()
+    {
+        foreach (var r in roots) Directory.Delete(r, recursive: true);
+    }
+
+    private (string Whisper, string Glm) WriteBoth(long seed, int dModel = 32)
     {
         var root = Directory.CreateTempSubdirectory("tiny-fe-").FullName;
+        roots.Add(root);
         var whisper = Path.Combine(root, "whisper-large-v3");
         var glm = Path.Combine(root, "glm-4-voice-tokenizer");
         TinyWhisperCheckpoint.Write(whisper, seed, dModel: dModel, layers: 2, heads: 4, ffnDim: 2 * dModel);
@@ -129,5 +137,70 @@ public class TinyCheckpointTests
         var ex = Assert.Throws<InvalidDataException>(() => AudioFrontEnd.Load(whisper, glm, CPU, ScalarType.Float32));
         Assert.Contains("quantize_vocab_size", ex.Message);
         Assert.Contains("config.json", ex.Message);
+    }
+}
+
+public class GlmConfigVariantTests
+{
+    [Fact]
+    public void Pooling_before_the_last_layer_still_gives_one_token_per_1280_samples()
+    {
+        var root = Directory.CreateTempSubdirectory("tiny-glm-").FullName;
+        using var cleanup = new TempFolders(root);
+        TinyGlmTokenizerCheckpoint.Write(root, 31, dModel: 32, heads: 2, ffnDim: 64, quantizePosition: 3, poolingPosition: 1, codebookSize: 16);
+        using var glm = WhisperVQEncoder.Load(root, CPU, ScalarType.Float32);
+        Assert.Equal(1, glm.Config.PoolingPosition);
+        using var whisperDir = new TempWhisper();
+        using var fe = AudioFrontEnd.Load(whisperDir.Folder, root, CPU, ScalarType.Float32);
+        var x = TinyFrontEnd.Signal(80000, 12);
+        using var enc = fe.GlmEncode(x);
+        Assert.Equal(63, enc.Ids.Length);
+        Assert.Equal(new long[] { 63, 32 }, enc.Pooled.shape);
+        Assert.False(enc.Pooled.isnan().any().item<bool>());
+        Assert.All(enc.Ids, id => Assert.InRange(id, 0, 15));
+    }
+
+    private sealed class TempWhisper : IDisposable
+    {
+        public string Folder { get; } = Directory.CreateTempSubdirectory("tiny-wh-").FullName;
+        public TempWhisper() => TinyWhisperCheckpoint.Write(Folder, 1, dModel: 32, layers: 1, heads: 2, ffnDim: 64);
+        public void Dispose() => Directory.Delete(Folder, recursive: true);
+    }
+}
+
+public class GlmFullModelLayoutTests
+{
+    [Fact]
+    public void A_full_whisper_vq_model_file_loads_its_quantizer_half_under_model_encoder()
+    {
+        var (whisper, glm) = (Directory.CreateTempSubdirectory("wh-").FullName, Directory.CreateTempSubdirectory("glm-").FullName);
+        using var cleanup = new TempFolders(whisper, glm);
+        TinyWhisperCheckpoint.Write(whisper, 1, dModel: 32, layers: 1, heads: 2, ffnDim: 64);
+        TinyGlmTokenizerCheckpoint.Write(glm, 41, dModel: 32, heads: 2, ffnDim: 64, codebookSize: 16);
+        var x = TinyFrontEnd.Signal(30000, 13);
+        long[] expected;
+        using (var fe = AudioFrontEnd.Load(whisper, glm, CPU, ScalarType.Float32))
+            expected = fe.Tokenize(x);
+
+        var file = Path.Combine(glm, "model.safetensors");
+        Dictionary<string, Tensor> tensors;
+        using (var src = TensorSource.OpenFile(file))
+            tensors = src.Keys.ToDictionary(k => "model.encoder." + k, src.Read);
+        tensors["model.encoder.layers.2.fc1.bias"] = zeros(64);      // a layer after the quantizer
+        tensors["model.encoder.layer_norm.weight"] = ones(32);
+        tensors["model.decoder.embed_tokens.weight"] = zeros(8, 32);
+        SafetensorsWriter.Write(file, tensors);
+
+        using var fe2 = AudioFrontEnd.Load(whisper, glm, CPU, ScalarType.Float32);
+        Assert.Equal(expected, fe2.Tokenize(x));
+    }
+}
+
+/// <summary>Deletes test folders when disposed.</summary>
+internal sealed class TempFolders(params string[] folders) : IDisposable
+{
+    public void Dispose()
+    {
+        foreach (var f in folders) Directory.Delete(f, recursive: true);
     }
 }

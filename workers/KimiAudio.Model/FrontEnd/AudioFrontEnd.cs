@@ -190,7 +190,8 @@ public sealed class AudioFrontEnd : IDisposable
             using var scope = NewDisposeScope();
             int longest = group.Max(s => s.Length);
             int padded = (longest + stride - 1) / stride * stride;
-            var features = glmMel.Compute(PadRows(samples16k, group, padded));
+            // rows are independent (the clamp floor is per row), so the STFT runs on a few rows at a time
+            var features = cat(group.Chunk(MaxSegmentsPerForward).Select(rows => glmMel.Compute(PadRows(samples16k, rows, padded))).ToList(), 0);
             int frames = padded / GlmFeatureConfig.HopLength;
             var mask = new long[group.Length * frames];
             for (int r = 0; r < group.Length; r++)

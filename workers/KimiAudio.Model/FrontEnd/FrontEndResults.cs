@@ -21,7 +21,7 @@ public sealed record FeatureBatch(Tensor Features, Tensor Mask, int[] Lengths) :
 
 /// <summary>
 /// Discrete tokens of several audios, padded: <see cref="Ids"/> [B, N_max] int64 (raw codebook ids, −1 at padding),
-/// <see cref="Mask"/> [B, N_max] bool, <see cref="Lengths"/>. Row i equals <see cref="AudioFrontEnd.Tokenize"/> of audio i alone.
+/// <see cref="Mask"/> [B, N_max] bool, <see cref="Lengths"/>, all on the CPU. Row i equals <see cref="AudioFrontEnd.Tokenize"/> of audio i alone.
 /// </summary>
 public sealed record TokenBatch(Tensor Ids, Tensor Mask, int[] Lengths) : IDisposable
 {

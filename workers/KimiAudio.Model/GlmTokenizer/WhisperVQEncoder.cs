@@ -137,10 +137,14 @@ public sealed class WhisperVQEncoder : Module<Tensor, Tensor, VqOutput>
     }
 
     /// <summary>Keys of the tokenizer checkpoint that inference does not use.</summary>
-    public static bool IsUnusedKey(string key, WhisperVQConfig config)
+    /// <param name="key">checkpoint key without the encoder prefix.</param>
+    /// <param name="config">tokenizer config.</param>
+    /// <param name="fullModel">the file holds a whole WhisperVQ model (keys under <c>model.encoder.</c>): its later layers and
+    /// final norm are skipped, as GLM-4-Voice's own quantizer loader does.</param>
+    public static bool IsUnusedKey(string key, WhisperVQConfig config, bool fullModel = false)
     {
         if (key is "embed_positions2.weight" or "ema_count" or "ema_weight") return true;
-        if (config.QuantizeEncoderOnly) return false;
+        if (config.QuantizeEncoderOnly && !fullModel) return false;
         // a full encoder checkpoint: layers after the quantizer and the final norm are never run
         if (key.StartsWith("layer_norm.", StringComparison.Ordinal)) return true;
         if (key.StartsWith("layers.", StringComparison.Ordinal))
@@ -152,17 +156,25 @@ public sealed class WhisperVQEncoder : Module<Tensor, Tensor, VqOutput>
         return false;
     }
 
-    /// <summary>Loads a <c>glm-4-voice-tokenizer/</c> folder (config.json + model.safetensors), strictly, without a key prefix.</summary>
+    private const string FullModelPrefix = "model.encoder.";
+
+    /// <summary>
+    /// Loads a <c>glm-4-voice-tokenizer/</c> folder (config.json + model.safetensors), strictly: top-level keys (the
+    /// tokenizer repo's layout), or keys under <c>model.encoder.</c> of a full WhisperVQ model.
+    /// </summary>
     public static WhisperVQEncoder Load(string folder, Device device, ScalarType dtype)
     {
         var config = WhisperVQConfig.Load(folder);
         using var source = CheckpointFiles.Open(folder);
+        // the tokenizer repo stores top-level keys; a full WhisperVQ model stores them under model.encoder.
+        var prefix = source.Keys.Any(k => k.StartsWith(FullModelPrefix, StringComparison.Ordinal)) ? FullModelPrefix : "";
         var encoder = new WhisperVQEncoder(config);
         try
         {
             encoder.to(dtype).to(device);
-            StateDictLoader.Load(encoder, source, "", k => IsUnusedKey(k, config));
+            StateDictLoader.Load(encoder, source, prefix, k => IsUnusedKey(k[prefix.Length..], config, fullModel: prefix.Length > 0));
             encoder.eval();
+            foreach (var p in encoder.parameters()) p.requires_grad = false;   // inference only: never record graphs
             return encoder;
         }
         catch

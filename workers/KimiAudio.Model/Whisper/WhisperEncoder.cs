@@ -64,6 +64,7 @@ public sealed class WhisperEncoder : Module<Tensor, Tensor>
             encoder.to(dtype).to(device);
             StateDictLoader.Load(encoder, source, prefix);
             encoder.eval();
+            foreach (var p in encoder.parameters()) p.requires_grad = false;   // inference only: never record graphs
             return encoder;
         }
         catch
