@@ -118,6 +118,7 @@ public sealed class KimiAudioModel : IDisposable
     public static KimiAudioModel Load(KimiAudioModelOptions options, IAudioEncoder? encoder = null)
     {
         options.Validate();
+        if (encoder is null) FrontEndEncoder.FoldersPresent(options); // fail before the (large) LLM loads
         var tokenizer = KimiTextTokenizer.Load(options.ModelFolder);
         var llm = KimiaLlm.Load(options.ModelFolder, options.TorchDevice, options.TorchDType);
         try

@@ -16,19 +16,26 @@ public sealed class FrontEndEncoder(AudioFrontEnd frontEnd) : IAudioEncoder, IDi
     /// </summary>
     public static FrontEndEncoder? TryLoad(KimiAudioModelOptions options, KimiAudioConfig config)
     {
-        var whisper = options.ResolvedWhisperFolder;
-        var glm = options.ResolvedGlmTokenizerFolder;
-        bool hasWhisper = Directory.Exists(whisper), hasGlm = Directory.Exists(glm);
-        if (!hasWhisper && !hasGlm) return null;
-        if (!hasWhisper) throw new DirectoryNotFoundException($"Whisper encoder folder not found: {whisper} (the GLM tokenizer folder {glm} exists)");
-        if (!hasGlm) throw new DirectoryNotFoundException($"GLM-4-Voice tokenizer folder not found: {glm} (a separate download: THUDM/glm-4-voice-tokenizer)");
-        var fe = AudioFrontEnd.Load(whisper, glm, options.TorchDevice, options.TorchDType);
+        if (!FoldersPresent(options)) return null;
+        var fe = AudioFrontEnd.Load(options.ResolvedWhisperFolder, options.ResolvedGlmTokenizerFolder, options.TorchDevice, options.TorchDType);
         if (config.UseWhisperFeature && fe.FeatureWidth != config.AdaptorInputDim)
         {
             fe.Dispose();
             throw new CheckpointException($"Whisper features are {fe.FeatureWidth} wide but the LLM's kimia_adaptor_input_dim is {config.AdaptorInputDim}");
         }
         return new FrontEndEncoder(fe);
+    }
+
+    /// <summary>True when both front-end folders exist, false when neither does; an error naming the missing one otherwise.</summary>
+    public static bool FoldersPresent(KimiAudioModelOptions options)
+    {
+        var whisper = options.ResolvedWhisperFolder;
+        var glm = options.ResolvedGlmTokenizerFolder;
+        bool hasWhisper = Directory.Exists(whisper), hasGlm = Directory.Exists(glm);
+        if (!hasWhisper && !hasGlm) return false;
+        if (!hasWhisper) throw new DirectoryNotFoundException($"Whisper encoder folder not found: {whisper} (the GLM tokenizer folder {glm} exists)");
+        if (!hasGlm) throw new DirectoryNotFoundException($"GLM-4-Voice tokenizer folder not found: {glm} (a separate download: THUDM/glm-4-voice-tokenizer)");
+        return true;
     }
 
     public EncodedAudio Encode(float[] samples16k, bool withFeatures) => EncodeBatch([samples16k], withFeatures)[0];

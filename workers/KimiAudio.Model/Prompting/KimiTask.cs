@@ -38,6 +38,17 @@ public static class TaskTemplates
         return messages;
     }
 
+    /// <summary>Parses a task name (asr, caption, qa, emotion, chat; case-insensitive) with a clear error for anything else.</summary>
+    public static KimiTask Parse(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "asr" => KimiTask.Asr,
+        "caption" => KimiTask.Caption,
+        "qa" => KimiTask.Qa,
+        "emotion" => KimiTask.Emotion,
+        "chat" => KimiTask.Chat,
+        _ => throw new ArgumentException($"unknown task '{name}': expected asr, caption, qa, emotion or chat", nameof(name)),
+    };
+
     /// <summary>The output type a task uses by default: chat answers in speech (both streams), every other task in text.</summary>
     public static KimiOutputType DefaultOutput(KimiTask task) => task == KimiTask.Chat ? KimiOutputType.Both : KimiOutputType.Text;
 }
