@@ -27,7 +27,8 @@ public class FacadeOptionsTests
     [Fact]
     public void Missing_glm_tokenizer_folder_is_a_clear_error_when_whisper_exists()
     {
-        var dir = TestData.TempFolder("no-glm-");
+        using var temp = new TempDir("no-glm-");
+        var dir = temp.Path;
         foreach (var f in Directory.GetFiles(TestData.TinyA)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
         Directory.CreateDirectory(Path.Combine(dir, "whisper-large-v3"));
         var ex = Assert.Throws<DirectoryNotFoundException>(() => KimiAudioModel.Load(new KimiAudioModelOptions { ModelFolder = dir, DType = "float32" }));

@@ -9,11 +9,11 @@ namespace KimiAudio.Model.Tests.Llm;
 [Collection("Torch")]
 public class LlmModelTests
 {
-    private static string CopyOfTinyA()
+    private static TempDir CopyOfTinyA()
     {
-        var dir = TestData.TempFolder("tinya-");
-        foreach (var f in Directory.GetFiles(TestData.TinyA)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
-        return dir;
+        var temp = new TempDir("tinya-");
+        foreach (var f in Directory.GetFiles(TestData.TinyA)) File.Copy(f, Path.Combine(temp.Path, Path.GetFileName(f)));
+        return temp;
     }
 
     [Fact]
@@ -31,14 +31,16 @@ public class LlmModelTests
     [Fact]
     public void Missing_or_mis_shaped_keys_stop_loading_with_the_key_and_shapes()
     {
-        var dir = CopyOfTinyA();
+        using var copy = CopyOfTinyA();
+        var dir = copy.Path;
         var index = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "model.safetensors.index.json")))!;
         index["weight_map"]!.AsObject().Remove("model.mimo_norm.weight");
         File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"), index.ToJsonString());
         var ex = Assert.Throws<CheckpointException>(() => KimiaLlm.Load(dir, CPU, ScalarType.Float32));
         Assert.Contains("model.mimo_norm.weight", ex.Message);
 
-        var dir2 = CopyOfTinyA();
+        using var copy2 = CopyOfTinyA();
+        var dir2 = copy2.Path;
         var cfg = JsonNode.Parse(File.ReadAllText(Path.Combine(dir2, "config.json")))!;
         cfg["intermediate_size"] = 96;
         File.WriteAllText(Path.Combine(dir2, "config.json"), cfg.ToJsonString());
@@ -141,7 +143,8 @@ public class LlmModelTests
     [Fact]
     public void Other_tiny_configs_load_and_generate()
     {
-        var dir = TestData.TempFolder("tiny-other-");
+        using var temp = new TempDir("tiny-other-");
+        var dir = temp.Path;
         var sizes = new TinyLlmSizes { Hidden = 48, Layers = 3, Heads = 6, KvHeads = 3, Intermediate = 80, MimoLayers = 1, ForkIndex = 0, AdaptorInputDim = 20, Codebook = 40, Merges = 60, RopeTheta = 1e4, RmsNormEps = 1e-5, AudioDelay = 3 };
         var written = TinyLlmCheckpoint.Write(dir, 11, sizes);
         Assert.Contains(Directory.GetFiles(dir), f => f.EndsWith("model-3-of-3.safetensors", StringComparison.Ordinal));
@@ -164,7 +167,8 @@ public class LlmModelTests
     [Fact]
     public void Bfloat16_checkpoint_and_runtime_work()
     {
-        var dir = TestData.TempFolder("tiny-bf16-");
+        using var temp = new TempDir("tiny-bf16-");
+        var dir = temp.Path;
         TinyLlmCheckpoint.Write(dir, 5, new TinyLlmSizes { StoreBf16 = true });
         using var src = TensorSource.OpenIndex(Path.Combine(dir, "model.safetensors.index.json"));
         Assert.Equal("BF16", src.Entry("lm_head.weight").DType);

@@ -29,5 +29,25 @@ internal static class TestData
         return new EncodedAudio(ids, f);
     }
 
-    public static string TempFolder(string prefix) => Directory.CreateTempSubdirectory(prefix).FullName;
+}
+
+/// <summary>A temporary folder deleted when disposed.</summary>
+internal sealed class TempDir(string prefix) : IDisposable
+{
+    public string Path { get; } = Directory.CreateTempSubdirectory(prefix).FullName;
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // still mapped by a finalizer-owned handle: leave it to the OS temp cleanup
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
 }

@@ -103,7 +103,8 @@ public class TokenizerTests
     [Fact]
     public void Tokenizer_config_that_disagrees_is_rejected()
     {
-        var dir = TestData.TempFolder("tok-");
+        using var temp = new TempDir("tok-");
+        var dir = temp.Path;
         File.Copy(Fixtures.Path("tiny-a", "tiktoken.model"), Path.Combine(dir, "tiktoken.model"));
         var cfg = File.ReadAllText(Fixtures.Path("tiny-a", "tokenizer_config.json")).Replace("<|im_media_begin|>", "<|im_media_start|>");
         File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), cfg);
