@@ -13,11 +13,15 @@ var device = new Device(opts.Device);
 if (opts.Threads > 0) set_num_threads(opts.Threads);
 Console.WriteLine($"device {opts.Device}, torch threads {get_num_threads()}, prompt {opts.Prompt} tokens, {opts.Steps} decode steps");
 var rows = new List<string[]>();
+var folders = new List<string>();
+try
+{
 foreach (var name in opts.Configs)
 {
     var sizes = name == "mid" ? TinyLlmSizes.MidSize : new TinyLlmSizes();
-    var folder = Path.Combine(Path.GetTempPath(), $"kimi-bench-{name}");
-    if (!File.Exists(Path.Combine(folder, "config.json"))) TinyLlmCheckpoint.Write(folder, 1, sizes);
+    var folder = Path.Combine(Path.GetTempPath(), $"kimi-bench-{name}-{Environment.ProcessId}");
+    TinyLlmCheckpoint.Write(folder, 1, sizes);
+    folders.Add(folder);
     foreach (var dtypeName in opts.DTypes)
     {
         var dtype = dtypeName.StartsWith("bf", StringComparison.Ordinal) ? ScalarType.BFloat16 : ScalarType.Float32;
@@ -35,6 +39,11 @@ foreach (var name in opts.Configs)
         ]);
         Console.WriteLine($"done {name} {dtypeName}");
     }
+}
+}
+finally
+{
+    foreach (var f in folders) Directory.Delete(f, recursive: true);
 }
 Print(["config", "dtype", "prefill tok/s", "decode tok/s b1", "no-cache tok/s b1", "step ms ctx S/L", "decode tok/s b8", "decode tok/s b16", "b16/b1", "RTF b1", "peak RSS MB"], rows);
 Console.WriteLine($"step ms ctx S/L: cached one-token step at context {opts.Prompt / 4} and {opts.Prompt * 2} (flat = cache works). RTF: decode time per speech token / 80 ms.");
