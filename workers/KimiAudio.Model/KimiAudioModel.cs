@@ -172,7 +172,6 @@ public sealed class KimiAudioModel : IDisposable
     private void Run(IReadOnlyList<KimiAudioRequest> requests, IReadOnlyList<KimiMessage>?[] messages, KimiAudioResult[] results,
         double encodeMs, CancellationToken ct)
     {
-
         var ready = new List<(int Index, GenerationRequest Request, double EncodeMs)>();
         for (int i = 0; i < requests.Count; i++)
         {
