@@ -11,6 +11,9 @@ public sealed record PyGlobal(string Module, string Name)
 /// <summary>A Python dict or OrderedDict, keys in insertion order (as the pickle built it).</summary>
 public sealed class PyDict
 {
+    /// <summary>True for collections.OrderedDict (what torch state dicts are); the writer emits the matching class.</summary>
+    public bool IsOrdered { get; init; }
+
     private readonly List<KeyValuePair<object, object?>> items = [];
     private readonly Dictionary<object, int> index = [];
 

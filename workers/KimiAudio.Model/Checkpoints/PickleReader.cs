@@ -135,7 +135,7 @@ public sealed class PickleReader
     {
         var bytes = Take(n);
         var v = new BigInteger(bytes, isUnsigned: false, isBigEndian: false);
-        return v >= long.MinValue && v <= long.MaxValue ? (long)v : v;
+        return v >= long.MinValue && v <= long.MaxValue ? (object)(long)v : v;
     }
 
     private object? Pop()
@@ -187,6 +187,7 @@ public sealed class PickleReader
         switch (g.Module, g.Name)
         {
             case ("collections", "OrderedDict"):
+                return new PyDict { IsOrdered = true };
             case ("builtins", "dict"):
                 return new PyDict();
             case ("torch._utils", "_rebuild_tensor_v2"):
