@@ -103,7 +103,7 @@ public sealed class DiTPrefix : nn.Module
             Condition = cond.MoveToOuterDisposeScope(),
             PositionEmbedding = pos?.MoveToOuterDisposeScope(),
             Rope = rope,
-            KeyMask = keyMask?.to(dtype, dev),
+            KeyMask = keyMask?.to(dtype, dev).MoveToOuterDisposeScope(),
         };
     }
 
