@@ -7,12 +7,12 @@ using static TorchSharp.torch;
 // batch 1 vs batch 4, for the tiny random config and a mid-size random config. Each case runs in a child process so
 // that its peak RSS is its own.
 //   dotnet run -c Release --project bench/KimiAudio.Bench.Detokenizer [-- --tokens 150 --threads 2]
-// Child mode (internal): case <tiny|mid> <batch> <tokens> <dtype> <threads>
+// Child mode (internal): case <tiny|mid> <checkpoint folder> <batch> <tokens> <dtype> <threads>
 
 var inv = CultureInfo.InvariantCulture;
 if (args.Length > 0 && args[0] == "case")
 {
-    RunCase(args[1], int.Parse(args[2], inv), int.Parse(args[3], inv), args[4], int.Parse(args[5], inv));
+    RunCase(args[1], args[2], int.Parse(args[3], inv), int.Parse(args[4], inv), args[5], int.Parse(args[6], inv));
     return 0;
 }
 
@@ -23,8 +23,15 @@ var cases = new List<(string Config, int Batch, string DType)>
     ("tiny", 1, "f32"), ("tiny", 4, "f32"), ("mid", 1, "f32"), ("mid", 4, "f32"), ("mid", 1, "bf16"),
 };
 Console.WriteLine($"# detokenizer CPU benchmark: {tokens} tokens per job ({tokens * 0.08:F1} s of speech), {threads} torch threads, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]} at start");
-Console.WriteLine("| config | dtype | batch | speech s (all jobs) | wall s | RTF (speech s / s) | first piece s | peak RSS MiB |");
-Console.WriteLine("|---|---|---|---|---|---|---|---|");
+Console.WriteLine("| config | dtype | batch | speech s (all jobs) | wall s | RTF (speech s / s) | first piece s | DiT s | vocoder s | peak RSS MiB |");
+Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
+// checkpoints are written here, so a child's peak RSS is loading + running only
+var folders = new Dictionary<string, string>();
+foreach (var config in cases.Select(c => c.Config).Distinct())
+{
+    folders[config] = Directory.CreateTempSubdirectory("bench-detok-").FullName;
+    TinyDetokenizerCheckpoint.Write(folders[config], seed: 1, Spec(config));
+}
 foreach (var (config, batch, dtype) in cases)
 {
     var psi = new ProcessStartInfo(Environment.ProcessPath!)
@@ -33,7 +40,7 @@ foreach (var (config, batch, dtype) in cases)
         RedirectStandardError = true,
     };
     if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") psi.ArgumentList.Add(typeof(Program).Assembly.Location);
-    foreach (var a in new[] { "case", config, batch.ToString(inv), tokens.ToString(inv), dtype, threads.ToString(inv) }) psi.ArgumentList.Add(a);
+    foreach (var a in new[] { "case", config, folders[config], batch.ToString(inv), tokens.ToString(inv), dtype, threads.ToString(inv) }) psi.ArgumentList.Add(a);
     using var p = Process.Start(psi)!;
     var stdout = p.StandardOutput.ReadToEnd();
     var stderr = p.StandardError.ReadToEnd();
@@ -41,7 +48,10 @@ foreach (var (config, batch, dtype) in cases)
     var line = stdout.Split('\n').FirstOrDefault(l => l.StartsWith("| ", StringComparison.Ordinal));
     Console.WriteLine(line ?? $"| {config} | {dtype} | {batch} | failed: {stderr.Split('\n').FirstOrDefault(l => l.Contains("Exception", StringComparison.Ordinal))} |");
 }
+foreach (var f in folders.Values) Directory.Delete(f, recursive: true);
 return 0;
+
+static TinyDetokenizerSpec Spec(string config) => config == "mid" ? TinyDetokenizerSpec.MidSize : new TinyDetokenizerSpec();
 
 int Arg(string name, int dflt)
 {
@@ -49,14 +59,11 @@ int Arg(string name, int dflt)
     return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], inv) : dflt;
 }
 
-static void RunCase(string config, int batch, int tokens, string dtypeName, int threads)
+static void RunCase(string config, string folder, int batch, int tokens, string dtypeName, int threads)
 {
     set_num_threads(threads);
-    var spec = config == "mid" ? TinyDetokenizerSpec.MidSize : new TinyDetokenizerSpec();
-    var folder = Directory.CreateTempSubdirectory("bench-detok-").FullName;
-    try
+    var spec = Spec(config);
     {
-        TinyDetokenizerCheckpoint.Write(folder, seed: 1, spec);
         var dtype = dtypeName == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32;
         using var detok = SpeechDetokenizer.Load(Path.Combine(folder, TinyDetokenizerCheckpoint.DetokenizerFolder),
             Path.Combine(folder, TinyDetokenizerCheckpoint.VocoderFolder), CPU, dtype);
@@ -68,13 +75,17 @@ static void RunCase(string config, int batch, int tokens, string dtypeName, int 
 
         var noises = jobs.Select((_, i) => new SeededNoiseSource(i)).ToList();
         var sw = Stopwatch.StartNew();
+        var stages = new StageTimer(sw);
         double firstPiece;
         long samples = 0;
         if (batch == 1)
         {
             firstPiece = double.NaN;
-            foreach (var piece in detok.DetokenizeStreaming(jobs[0], noises[0]))
+            using var stream = detok.Open(jobs[0], noises[0], stages);
+            while (!stream.Done)
             {
+                stages.StepStarted();
+                var piece = detok.Step([stream])[0];
                 if (double.IsNaN(firstPiece)) firstPiece = sw.Elapsed.TotalSeconds;
                 samples += piece.Length;
             }
@@ -82,10 +93,11 @@ static void RunCase(string config, int batch, int tokens, string dtypeName, int 
         else
         {
             // batched streams: time to the first piece of every job is the first Step
-            var streams = jobs.Select((ids, i) => detok.Open(ids, noises[i])).ToList();
+            var streams = jobs.Select((ids, i) => detok.Open(ids, noises[i], i == 0 ? stages : null)).ToList();
             firstPiece = double.NaN;
             while (streams.Any(s => !s.Done))
             {
+                stages.StepStarted();
                 var pieces = detok.Step(streams.Where(s => !s.Done).ToList());
                 if (double.IsNaN(firstPiece)) firstPiece = sw.Elapsed.TotalSeconds;
                 samples += pieces.Sum(p => (long)p.Length);
@@ -97,11 +109,7 @@ static void RunCase(string config, int batch, int tokens, string dtypeName, int 
         double speech = samples / (double)detok.SampleRate;
         long peak = PeakRssKiB() / 1024;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {config} (H={spec.HiddenSize}, depth={spec.Depth}, voc C0={spec.UpsampleInitialChannel}) | {dtypeName} | {batch} | {speech:F2} | {wall:F2} | {speech / wall:F3} | {firstPiece:F2} | {peak} |"));
-    }
-    finally
-    {
-        Directory.Delete(folder, recursive: true);
+            $"| {config} (H={spec.HiddenSize}, depth={spec.Depth}, voc C0={spec.UpsampleInitialChannel}) | {dtypeName} | {batch} | {speech:F2} | {wall:F2} | {speech / wall:F3} | {firstPiece:F2} | {stages.DiT:F2} | {stages.Vocoder:F2} | {peak} |"));
     }
 }
 
@@ -111,4 +119,27 @@ static long PeakRssKiB()
         if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
             return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
     return -1;
+}
+
+/// <summary>Splits each step's time into DiT (step start → vocoder input) and vocoder (input → output), from trace callbacks.</summary>
+sealed class StageTimer(Stopwatch clock) : IDetokenizerTrace
+{
+    private double stepStart, vocStart;
+    public double DiT { get; private set; }
+    public double Vocoder { get; private set; }
+
+    public void StepStarted() => stepStart = clock.Elapsed.TotalSeconds;
+
+    public void OnChunk(ChunkSchedule schedule) { }
+
+    public void OnTensor(string name, Tensor value)
+    {
+        double now = clock.Elapsed.TotalSeconds;
+        if (name.StartsWith("voc_in_", StringComparison.Ordinal))
+        {
+            DiT += now - stepStart;
+            vocStart = now;
+        }
+        else if (name.StartsWith("voc_out_", StringComparison.Ordinal)) Vocoder += now - vocStart;
+    }
 }
