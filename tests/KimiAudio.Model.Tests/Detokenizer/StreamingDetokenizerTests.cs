@@ -137,6 +137,42 @@ public class StreamingDetokenizerTests(TinyDetokenizerFixture tiny) : IClassFixt
         Assert.Empty(detok.Detokenize([], noise));
     }
 
+    [Fact]
+    public void BFloat16_run_gives_the_same_length_and_a_mel_close_to_float32()
+    {
+        var ids = TinyDetokenizerFixture.RandomIds(13, 21);
+        (float[] Wav, Tensor Mel) Run(ScalarType dtype)
+        {
+            using var detok = SpeechDetokenizer.Load(Path.Combine(tiny.Folder, TinyDetokenizerCheckpoint.DetokenizerFolder),
+                Path.Combine(tiny.Folder, TinyDetokenizerCheckpoint.VocoderFolder), CPU, dtype);
+            using var n = new SeededNoiseSource(4);
+            var trace = new MelTrace();
+            using var stream = detok.Open(ids, n, trace);
+            var wav = detok.Step([stream])[0];
+            return (wav, trace.Mel!);
+        }
+        var (f32, melF) = Run(ScalarType.Float32);
+        var (bf16, melB) = Run(ScalarType.BFloat16);
+        Assert.Equal(f32.Length, bf16.Length);
+        Assert.All(bf16, v => Assert.True(float.IsFinite(v)));
+        // the DiT in bf16 (as the reference runs it) stays near the float32 mel; the random vocoder is too chaotic to compare
+        float scale = melF.abs().max().item<float>();
+        float err = (melF - melB).abs().max().item<float>();
+        Assert.True(err < 0.05f * scale, $"bf16 mel differs by {err} (scale {scale})");
+        melF.Dispose();
+        melB.Dispose();
+    }
+
+    private sealed class MelTrace : IDetokenizerTrace
+    {
+        public Tensor? Mel { get; private set; }
+        public void OnChunk(ChunkSchedule schedule) { }
+        public void OnTensor(string name, Tensor value)
+        {
+            if (name == "mel_chunk_0") Mel = value.detach().clone().DetachFromDisposeScope();
+        }
+    }
+
     private sealed class CountingNoise(SeededNoiseSource inner) : INoiseSource
     {
         public int Calls { get; private set; }
