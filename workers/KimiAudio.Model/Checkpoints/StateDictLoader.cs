@@ -15,7 +15,7 @@ public static class StateDictLoader
     /// <param name="prefix">prefix of this module's keys in the checkpoint, e.g. "encoder." or "".</param>
     /// <param name="ignore">checkpoint keys (full names) that may be present and are not loaded.</param>
     /// <param name="keyMap">optional mapping from module key to checkpoint key (after prefix), for unavoidable renames.</param>
-    public static void Load(nn.Module module, TensorSource source, string prefix, Func<string, bool>? ignore = null,
+    public static void Load(nn.Module module, ITensorSource source, string prefix, Func<string, bool>? ignore = null,
         Func<string, string>? keyMap = null)
     {
         ignore ??= _ => false;
@@ -30,10 +30,10 @@ public static class StateDictLoader
                 missing.Add(key);
                 continue;
             }
-            var entry = source.Entry(key);
-            if (!entry.Shape.SequenceEqual(target.shape))
+            var shape = source.ShapeOf(key);
+            if (!shape.SequenceEqual(target.shape))
                 throw new CheckpointException(
-                    $"tensor '{key}' has shape [{string.Join(", ", entry.Shape)}] in the checkpoint but the model expects [{string.Join(", ", target.shape)}]");
+                    $"tensor '{key}' has shape [{string.Join(", ", shape)}] in the checkpoint but the model expects [{string.Join(", ", target.shape)}]");
             using var t = source.Read(key);
             target.copy_(t);
             consumed.Add(key);

@@ -7,7 +7,7 @@ namespace KimiAudio.Model.Checkpoints;
 /// All tensors of a checkpoint, across shards, read lazily. A sharded checkpoint is opened through its
 /// <c>*.safetensors.index.json</c> weight map (never by a file-name pattern); a single file is opened directly.
 /// </summary>
-public sealed class TensorSource : IDisposable
+public sealed class TensorSource : ITensorSource, IDisposable
 {
     private readonly Dictionary<string, SafetensorsFile> files;
     private readonly Dictionary<string, SafetensorsEntry> entries;
@@ -24,6 +24,8 @@ public sealed class TensorSource : IDisposable
 
     public SafetensorsEntry Entry(string key) =>
         entries.TryGetValue(key, out var e) ? e : throw new CheckpointException($"checkpoint has no tensor named '{key}'");
+
+    public long[] ShapeOf(string key) => Entry(key).Shape;
 
     public Tensor Read(string key)
     {
