@@ -17,8 +17,9 @@ const string Usage = """
           Exit code 0 when every check passes, 1 otherwise.
       run --model <folder> --audio <file> [--task asr|caption|qa|emotion|chat] [--question <text>]
           [--output text|both] [--device cpu|cuda] [--dtype float32|bfloat16] [--max-new-tokens N]
-          [--temperature T] [--top-k K] [--seed S]
-          Transcribes/answers one audio file (any format the pipeline decodes) and prints the text and timings.
+          [--temperature T] [--top-k K] [--seed S] [--speech-out reply.wav]
+          Transcribes/answers one audio file (any format the pipeline decodes) and prints the text and timings;
+          with --output both (the default for chat) and --speech-out, writes the spoken reply as a 24 kHz WAV.
       generate-tiny <folder> [--seed N]
           Writes a tiny random checkpoint with the real folder layout (for tests and the demo).
     """;
@@ -69,6 +70,7 @@ try
             double temperature = cli.Get("temperature", 0.0, s => double.Parse(s, inv));
             int topK = cli.Get("top-k", 5, s => int.Parse(s, inv));
             ulong seed = cli.Get("seed", 0UL, s => ulong.Parse(s, inv));
+            var speechOut = cli.Get("speech-out");
             cli.RejectUnknown();
 
             var bytes = await File.ReadAllBytesAsync(audioPath);
@@ -88,6 +90,12 @@ try
             var result = model.Generate([request], CancellationToken.None)[0];
             if (!result.Succeeded) { Console.Error.WriteLine($"error: {result.Error}"); return 1; }
             Console.WriteLine(result.Text);
+            if (speechOut is not null)
+            {
+                if (result.Speech is null) { Console.Error.WriteLine("error: no speech was produced (text output, or the model folder has no audio_detokenizer/vocoder)"); return 1; }
+                await File.WriteAllBytesAsync(speechOut, WavWriter.Pcm16Mono(result.Speech, result.SpeechSampleRate));
+                Console.Error.WriteLine(string.Create(inv, $"wrote {result.Speech.Length / (double)result.SpeechSampleRate:F2} s of speech to {speechOut} (detokenize {result.DetokenizeMs:F0} ms)"));
+            }
             var t = result.Timings;
             Console.Error.WriteLine(string.Create(inv,
                 $"audio {audio.DurationSeconds:F2} s | load {loadMs:F0} ms | encode {t?.EncodeMs:F0} ms | prefill {t?.PrefillMs:F0} ms ({result.PromptLength} tokens) | decode {t?.DecodeMs:F0} ms ({t?.Steps} steps) | text ids {result.TextIds.Length} | semantic ids {result.SemanticIds.Length} | stop {result.Stop}"));

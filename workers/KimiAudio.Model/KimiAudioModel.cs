@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using KimiAudio.Model.Detokenizer;
 using KimiAudio.Model.Generation;
 using KimiAudio.Model.Llm;
 using KimiAudio.Model.Prompting;
@@ -22,9 +23,23 @@ public sealed record KimiAudioModelOptions
     public string DType { get; init; } = "bfloat16";
     /// <summary>Most requests decoded together in one batch.</summary>
     public int MaxBatchSize { get; init; } = 16;
+    /// <summary>Flow-matching detokenizer folder (config.yaml + model.pt); default &lt;ModelFolder&gt;/audio_detokenizer.</summary>
+    public string? DetokenizerFolder { get; init; }
+    /// <summary>BigVGAN vocoder folder (config.json + model.pt); default &lt;ModelFolder&gt;/vocoder.</summary>
+    public string? VocoderFolder { get; init; }
+    /// <summary>
+    /// Load the speech half (detokenizer + vocoder) so that requests with speech output get a waveform. null = load it
+    /// when both folders exist; true = required (a missing folder fails loading); false = never (speech requests fail).
+    /// </summary>
+    public bool? LoadSpeech { get; init; }
 
     public string ResolvedWhisperFolder => WhisperFolder ?? Path.Combine(ModelFolder, "whisper-large-v3");
     public string ResolvedGlmTokenizerFolder => GlmTokenizerFolder ?? Path.Combine(ModelFolder, "glm-4-voice-tokenizer");
+    public string ResolvedDetokenizerFolder => DetokenizerFolder ?? Path.Combine(ModelFolder, TinyDetokenizerCheckpoint.DetokenizerFolder);
+    public string ResolvedVocoderFolder => VocoderFolder ?? Path.Combine(ModelFolder, TinyDetokenizerCheckpoint.VocoderFolder);
+
+    /// <summary>Whether <see cref="KimiAudioModel.Load"/> will load the speech half.</summary>
+    public bool WantsSpeech => LoadSpeech ?? (Directory.Exists(ResolvedDetokenizerFolder) && Directory.Exists(ResolvedVocoderFolder));
 
     public Device TorchDevice => new(Device);
 
@@ -77,6 +92,13 @@ public sealed record KimiAudioResult
     public long[] TextIds { get; init; } = [];
     /// <summary>Generated speech as GLM-4-Voice semantic ids (offset removed), the detokenizer's input; empty for text output.</summary>
     public long[] SemanticIds { get; init; } = [];
+    /// <summary>
+    /// The spoken reply (mono, <see cref="SpeechSampleRate"/> Hz, 1920 samples per semantic id); null for text output,
+    /// or when the model was loaded without its speech half (then only <see cref="SemanticIds"/> are returned).
+    /// </summary>
+    public float[]? Speech { get; init; }
+    public int SpeechSampleRate { get; init; }
+    public double DetokenizeMs { get; init; }
     public int PromptLength { get; init; }
     public StopReason? Stop { get; init; }
     public KimiAudioTimings? Timings { get; init; }
@@ -95,13 +117,18 @@ public sealed class KimiAudioModel : IDisposable
     private readonly PromptBuilder prompts;
     private readonly KimiGenerator generator;
     private readonly int maxBatch;
+    private readonly SpeechDetokenizer? detokenizer;
 
     public KimiaLlm Llm { get; }
+    /// <summary>The speech half, when loaded (see <see cref="KimiAudioModelOptions.LoadSpeech"/>).</summary>
+    public SpeechDetokenizer? Detokenizer => detokenizer;
     public KimiTextTokenizer Tokenizer { get; }
     public KimiAudioConfig Config => Llm.Config;
 
-    private KimiAudioModel(KimiaLlm llm, KimiTextTokenizer tokenizer, IAudioEncoder? encoder, bool ownsEncoder, int maxBatch)
+    private KimiAudioModel(KimiaLlm llm, KimiTextTokenizer tokenizer, IAudioEncoder? encoder, bool ownsEncoder, int maxBatch,
+        SpeechDetokenizer? detokenizer)
     {
+        this.detokenizer = detokenizer;
         Llm = llm;
         Tokenizer = tokenizer;
         this.encoder = encoder;
@@ -121,14 +148,18 @@ public sealed class KimiAudioModel : IDisposable
         if (encoder is null) FrontEndEncoder.FoldersPresent(options); // fail before the (large) LLM loads
         var tokenizer = KimiTextTokenizer.Load(options.ModelFolder);
         var llm = KimiaLlm.Load(options.ModelFolder, options.TorchDevice, options.TorchDType);
+        SpeechDetokenizer? detokenizer = null;
         try
         {
+            if (options.WantsSpeech)
+                detokenizer = SpeechDetokenizer.Load(options.ResolvedDetokenizerFolder, options.ResolvedVocoderFolder, options.TorchDevice, options.TorchDType);
             bool owns = encoder is null;
             encoder ??= FrontEndEncoder.TryLoad(options, llm.Config);
-            return new KimiAudioModel(llm, tokenizer, encoder, owns, options.MaxBatchSize);
+            return new KimiAudioModel(llm, tokenizer, encoder, owns, options.MaxBatchSize, detokenizer);
         }
         catch
         {
+            detokenizer?.Dispose();
             llm.Dispose();
             throw;
         }
@@ -211,8 +242,46 @@ public sealed class KimiAudioModel : IDisposable
                     Timings = new KimiAudioTimings(requestEncodeMs, o.PrefillMs, o.DecodeMs, o.StepTextIds.Length, chunk.Length),
                 };
             }
+            Speak(chunk.Select(x => (x.Index, x.Request)).ToList(), results, ct);
         }
     }
+
+    /// <summary>Detokenizes the speech rows of one generation batch together (each row as if alone).</summary>
+    private void Speak(IReadOnlyList<(int Index, GenerationRequest Request)> rows, KimiAudioResult[] results, CancellationToken ct)
+    {
+        var speaking = rows.Where(r => r.Request.Output == KimiOutputType.Both).ToList();
+        if (speaking.Count == 0 || detokenizer is null) return;
+        var clock = Stopwatch.StartNew();
+        var noises = speaking.Select(r => new SeededNoiseSource(SpeechSeed(r.Request.Sampling))).ToList();
+        try
+        {
+            var waves = detokenizer.DetokenizeBatch(speaking.Select(r => (IReadOnlyList<long>)results[r.Index].SemanticIds).ToList(), noises, ct);
+            double ms = clock.Elapsed.TotalMilliseconds;
+            for (int j = 0; j < speaking.Count; j++)
+            {
+                int i = speaking[j].Index;
+                results[i] = results[i] with { Speech = waves[j], SpeechSampleRate = detokenizer.SampleRate, DetokenizeMs = ms };
+            }
+        }
+        finally
+        {
+            foreach (var n in noises) n.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Streams the spoken reply of <paramref name="result"/> piece by piece as detokenizer chunks complete (the first
+    /// piece after the first chunk), for callers that play or upload progressively.
+    /// </summary>
+    public IEnumerable<float[]> StreamSpeech(KimiAudioResult result, SamplingOptions sampling, CancellationToken ct)
+    {
+        if (detokenizer is null) throw new InvalidOperationException("no detokenizer/vocoder is loaded");
+        using var noise = new SeededNoiseSource(SpeechSeed(sampling));
+        foreach (var piece in detokenizer.DetokenizeStreaming(result.SemanticIds, noise, ct)) yield return piece;
+    }
+
+    /// <summary>The detokenizer's initial-noise seed: derived from the request's seed so runs repeat exactly.</summary>
+    private static long SpeechSeed(SamplingOptions sampling) => unchecked((long)(sampling.Seed * 0x9E3779B97F4A7C15UL + 0x5EED));
 
     /// <summary>
     /// Runs the front-end once over every raw audio of the call (user audio with features, assistant speech history
@@ -270,6 +339,7 @@ public sealed class KimiAudioModel : IDisposable
     public void Dispose()
     {
         ownedEncoder?.Dispose();
+        detokenizer?.Dispose();
         Llm.Dispose();
     }
 }

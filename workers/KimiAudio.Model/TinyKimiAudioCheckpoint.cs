@@ -1,3 +1,4 @@
+using KimiAudio.Model.Detokenizer;
 using KimiAudio.Model.GlmTokenizer;
 using KimiAudio.Model.Llm;
 using KimiAudio.Model.Whisper;
@@ -7,8 +8,8 @@ namespace KimiAudio.Model;
 /// <summary>
 /// Writes a complete random Kimi-Audio folder with the layout of the official snapshot: the LLM (config, tokenizer
 /// files, index + shards) at the root, <c>whisper-large-v3/</c>, and <c>glm-4-voice-tokenizer/</c> (in the real world a
-/// separate download; here placed inside so that one folder is enough). Sizes agree with each other: the adaptor input is
-/// 4 × the Whisper width and the LLM's audio range is the GLM codebook. Used by tests and by the demo when no real
+/// separate download; here placed inside so that one folder is enough), <c>audio_detokenizer/</c> and <c>vocoder/</c>. Sizes agree with each other: the adaptor input is
+/// 4 × the Whisper width and the LLM's audio range and the detokenizer's vocabulary are the GLM codebook. Used by tests and by the demo when no real
 /// weights are given.
 /// </summary>
 public static class TinyKimiAudioCheckpoint
@@ -24,6 +25,7 @@ public static class TinyKimiAudioCheckpoint
         var config = TinyLlmCheckpoint.Write(folder, seed, llm);
         TinyWhisperCheckpoint.Write(Path.Combine(folder, WhisperSubfolder), seed + 1, dModel: whisperWidth);
         TinyGlmTokenizerCheckpoint.Write(Path.Combine(folder, GlmTokenizerSubfolder), seed + 2, codebookSize: codebook);
+        TinyDetokenizerCheckpoint.Write(folder, seed + 3, new TinyDetokenizerSpec { SemanticVocabSize = codebook });
         return config;
     }
 }
