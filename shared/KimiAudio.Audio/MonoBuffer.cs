@@ -1,0 +1,45 @@
+namespace KimiAudio.Audio;
+
+/// <summary>
+/// Growing mono sample buffer that refuses to hold more than the duration limit allows, so memory follows the samples actually
+/// decoded (never a header's claim) and over-long input stops early.
+/// </summary>
+internal sealed class MonoBuffer
+{
+    private readonly long _maxFrames;
+    private readonly double _maxSeconds;
+    private float[] _samples;
+
+    public MonoBuffer(int sampleRate, double maxSeconds, int initialCapacity = 1 << 16)
+    {
+        _maxSeconds = maxSeconds;
+        _maxFrames = Math.Min((long)Math.Ceiling(maxSeconds * sampleRate), Array.MaxLength);
+        _samples = new float[(int)Math.Clamp(initialCapacity, 16, Math.Max(16, _maxFrames))];
+    }
+
+    public int Count { get; private set; }
+
+    /// <summary>A span of <paramref name="frames"/> free samples at the end; call <see cref="Advance"/> with the number written.</summary>
+    public Span<float> GetAppendSpan(int frames)
+    {
+        ThrowIfOverLimit(Count + (long)frames);
+        if (Count + frames > _samples.Length)
+        {
+            long grown = Math.Max(Count + (long)frames, Math.Min((long)_samples.Length * 2, _maxFrames));
+            Array.Resize(ref _samples, (int)grown);
+        }
+        return _samples.AsSpan(Count, frames);
+    }
+
+    public void Advance(int frames) => Count += frames;
+
+    public void ThrowIfOverLimit(long frames)
+    {
+        if (frames > _maxFrames)
+        {
+            throw new AudioDecodeException($"audio is longer than the limit of {_maxSeconds:0.###} s");
+        }
+    }
+
+    public Span<float> Samples => _samples.AsSpan(0, Count);
+}
