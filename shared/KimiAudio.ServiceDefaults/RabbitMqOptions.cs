@@ -8,5 +8,6 @@ public sealed class RabbitMqOptions
     public const string SectionName = "RabbitMq";
 
     /// <summary>amqp://user:password@host:port/vhost</summary>
-    [Required, Url] public string Uri { get; set; } = "";
+    [Required, RegularExpression("^amqps?://.+", ErrorMessage = "RabbitMq:Uri must look like amqp://user:password@host:port/vhost")]
+    public string Uri { get; set; } = "";
 }
