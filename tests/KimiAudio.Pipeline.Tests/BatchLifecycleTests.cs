@@ -85,7 +85,7 @@ public sealed class BatchLifecycleTests : IAsyncLifetime
         var first = await p.SubmitAsync(request);
         await p.WaitForBatchAsync(first, TimeSpan.FromMinutes(2));
 
-        await p.UploadAsync("inc/b-new.wav", TestAudio.ToneWav(2));
+        await p.UploadAsync("inc/b-new.wav", TestAudio.ToneWav(2.1));
         await p.UploadAsync("inc/a-0.wav", TestAudio.ToneWav(3)); // changed content: new ETag, annotated again
         var second = await p.SubmitAsync(request);
         var batch = await p.WaitForBatchAsync(second, TimeSpan.FromMinutes(2));

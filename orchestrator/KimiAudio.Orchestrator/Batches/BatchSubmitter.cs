@@ -19,14 +19,23 @@ public sealed class BatchSubmitter(BatchRepository repository, SourceReader read
         await repository.CreateAsync(batchId, batch, ct);
         int total = 0, skipped = 0;
         var page = new List<SourceItem>(options.Value.PageSize);
-        var cancelled = false;
-        await foreach (var item in reader.ReadAsync(batch, ct))
+        try
         {
-            page.Add(item);
-            if (page.Count < options.Value.PageSize) continue;
-            if (!await SubmitAndCountAsync()) { cancelled = true; break; }
+            var cancelled = false;
+            await foreach (var item in reader.ReadAsync(batch, ct))
+            {
+                page.Add(item);
+                if (page.Count < options.Value.PageSize) continue;
+                if (!await SubmitAndCountAsync()) { cancelled = true; break; }
+            }
+            if (!cancelled && page.Count > 0) await SubmitAndCountAsync();
         }
-        if (!cancelled && page.Count > 0) await SubmitAndCountAsync();
+        catch (Exception) when (total == 0)
+        {
+            // e.g. the bucket does not exist: leave no empty batch behind
+            await repository.DeleteEmptyAsync(batchId, CancellationToken.None);
+            throw;
+        }
 
         if (total == 0)
         {
