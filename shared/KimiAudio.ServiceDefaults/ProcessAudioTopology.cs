@@ -13,9 +13,16 @@ public static class ProcessAudioTopology
     public const string ErrorQueueName = QueueName + "_error";
     public const byte MaxPriority = 9;
 
-    /// <summary>Used by every bus that publishes <see cref="ProcessAudio"/>.</summary>
+    /// <summary>MassTransit's exchange for the message type (its full name: renaming the namespace breaks routing).</summary>
+    public static readonly string MessageExchange = $"{typeof(ProcessAudio).Namespace}:{nameof(ProcessAudio)}";
+
+    /// <summary>
+    /// Used by every bus that publishes <see cref="ProcessAudio"/>: binds the work queue straight to the message exchange.
+    /// The worker's endpoint adds its own route (message exchange → endpoint exchange → queue); RabbitMQ delivers a
+    /// message once per queue however many bindings lead there.
+    /// </summary>
     public static void BindWorkQueue(IRabbitMqBusFactoryConfigurator cfg)
-        => cfg.Publish<ProcessAudio>(p => p.BindQueue(QueueName, QueueName, q => q.EnablePriority(MaxPriority)));
+        => cfg.Publish<ProcessAudio>(p => p.BindQueue(MessageExchange, QueueName, q => q.EnablePriority(MaxPriority)));
 
     /// <summary>Used by the worker's receive endpoint.</summary>
     public static void ConfigureWorkQueue(IReceiveEndpointConfigurator endpoint)

@@ -13,6 +13,7 @@ public static class ServiceDefaultsExtensions
     {
         WellKnownEnvironment.AddTo(builder.Configuration);
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+        builder.Logging.AddFilter("Polly", LogLevel.Warning); // one line per attempt otherwise
         builder.Services.AddHealthChecks();
         return builder;
     }

@@ -118,9 +118,11 @@ public sealed class BatchLifecycleTests : IAsyncLifetime
         cancel.EnsureSuccessStatusCode();
         Assert.Equal(12, JsonDocument.Parse(await cancel.Content.ReadAsStringAsync()).RootElement.GetProperty("cancelledJobs").GetInt32());
 
-        await p.StartWorkerAsync(); // consumes the 12 messages and must skip every one
+        Assert.Equal(12, await p.QueueDepthAsync("process-audio"));
+        var worker = await p.StartWorkerAsync(); // takes the 12 messages and must skip every one
         var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (await p.QueueDepthAsync("process-audio") > 0 && DateTime.UtcNow < deadline) await Task.Delay(200);
+        while (await p.QueueDepthAsync("process-audio") > 0 && DateTime.UtcNow < deadline) await Task.Delay(100);
+        await p.StopWorkerAsync(worker); // a graceful stop finishes (acks) what was delivered, or returns it
         Assert.Equal(0, await p.QueueDepthAsync("process-audio"));
         var batch = await p.WaitForBatchAsync(batchId, TimeSpan.FromSeconds(30));
 

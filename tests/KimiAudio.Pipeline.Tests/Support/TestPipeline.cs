@@ -197,14 +197,20 @@ public sealed class TestPipeline : IAsyncDisposable
         return string.Join("\n", rows.Select(r => $"  {r.Item1}: {r.Item2} after {r.Item3} attempt(s) {r.Item4}"));
     }
 
-    /// <summary>Number of messages in a queue of this test's vhost (ready + unacknowledged), via the management API.</summary>
+    /// <summary>Messages ready in a queue of this test's vhost, read live from the broker (a passive declare; 0 when the queue does not exist).</summary>
     public async Task<int> QueueDepthAsync(string queue)
     {
-        var response = await management.GetAsync($"api/queues/{Uri.EscapeDataString(VirtualHost)}/{Uri.EscapeDataString(queue)}");
-        if (response.StatusCode == System.Net.HttpStatusCode.NotFound) return 0;
-        response.EnsureSuccessStatusCode();
-        var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
-        return json.TryGetProperty("messages", out var m) && m.ValueKind == JsonValueKind.Number ? m.GetInt32() : 0;
+        var factory = new RabbitMQ.Client.ConnectionFactory { Uri = new Uri(RabbitMqUri) };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        try
+        {
+            return (int)(await channel.QueueDeclarePassiveAsync(queue)).MessageCount;
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            return 0;
+        }
     }
 
     public async Task<int> CountObjectsAsync(string prefix)

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace KimiAudio.Worker.Consumers;
 
 /// <summary>
-/// The work queue endpoint: micro-batches sized to the engine, prefetch one batch ahead, and a short immediate retry
+/// The work queue endpoint: micro-batches sized to the engine, prefetch exactly what the batches in progress take, and a short immediate retry
 /// for whole-batch faults (e.g. Postgres down for longer than the in-step retries). Per-job faults never reach it:
 /// the processor records them, and delayed redelivery is scheduled in Postgres so it survives a broker restart.
 /// </summary>
@@ -30,7 +30,8 @@ public sealed class ProcessAudioConsumerDefinition : ConsumerDefinition<ProcessA
         IRegistrationContext context)
     {
         ProcessAudioTopology.ConfigureWorkQueue(endpointConfigurator);
-        endpointConfigurator.PrefetchCount = batchSize * (options.ConcurrentBatches + 1);
+        // no look-ahead: a worker whose model call hangs must not sit on messages other workers could take
+        endpointConfigurator.PrefetchCount = batchSize * options.ConcurrentBatches;
         endpointConfigurator.UseMessageRetry(r => r.Exponential(3, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1)));
         consumerConfigurator.Options<BatchOptions>(b => b
             .SetMessageLimit(batchSize)

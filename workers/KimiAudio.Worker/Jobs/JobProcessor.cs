@@ -5,6 +5,7 @@ using KimiAudio.Audio;
 using KimiAudio.Contracts;
 using KimiAudio.Infrastructure.Storage;
 using KimiAudio.Worker.Engine;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -22,6 +23,7 @@ public sealed class JobProcessor(
     WorkerIdentity identity,
     IOptions<WorkerOptions> workerOptions,
     IOptions<S3Options> s3Options,
+    IHostApplicationLifetime lifetime,
     ILogger<JobProcessor> logger)
 {
     private readonly WorkerOptions options = workerOptions.Value;
@@ -44,7 +46,11 @@ public sealed class JobProcessor(
         }
         if (claimed.Count == 0) return outcomes.ToList();
 
-        await using var heartbeat = new LeaseHeartbeat(repository, identity.Id, options.LeaseSeconds, TimeSpan.FromSeconds(options.StallSeconds), logger);
+        await using var heartbeat = new LeaseHeartbeat(repository, identity.Id, options.LeaseSeconds, TimeSpan.FromSeconds(options.StallSeconds), logger, () =>
+        {
+            logger.LogCritical("Model call stalled: stopping this worker so its messages return to the queue (its supervisor restarts it)");
+            lifetime.StopApplication();
+        });
         foreach (var job in claimed) heartbeat.Track(job.Message.JobId);
         try
         {

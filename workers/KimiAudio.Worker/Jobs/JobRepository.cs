@@ -128,11 +128,15 @@ public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedService
         return RunAsync(c => c.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(sql, new { jobId, owner, error, maxAttempts, delaySeconds }, cancellationToken: ct)), ct);
     }
 
-    /// <summary>Shutdown: hands unfinished jobs back (their messages are not acked, so RabbitMQ redelivers them) without counting the attempt.</summary>
+    /// <summary>
+    /// Shutdown: hands unfinished jobs back without counting the attempt, due for redelivery now (the consumer's
+    /// exception may move their messages to the error queue, so the sweeper publishes them again).
+    /// </summary>
     public Task<int> ReleaseAsync(Guid[] jobIds, string owner, CancellationToken ct)
     {
         const string sql = """
-            UPDATE jobs SET state = 'queued', attempts = greatest(attempts - 1, 0), lease_owner = NULL, lease_expires_at = NULL
+            UPDATE jobs SET state = 'queued', attempts = greatest(attempts - 1, 0), lease_owner = NULL, lease_expires_at = NULL,
+                            redeliver_at = now()
              WHERE job_id = ANY(@jobIds) AND state = 'running' AND lease_owner = @owner
             """;
         return RunAsync(c => c.ExecuteAsync(new CommandDefinition(sql, new { jobIds, owner }, cancellationToken: ct)), ct);

@@ -6,7 +6,8 @@ namespace KimiAudio.Worker.Jobs;
 /// <summary>
 /// Renews the leases of the jobs a micro-batch holds, every third of the lease. A job renews only while it makes
 /// progress: one stalled longer than the stall limit (a hung model call) stops renewing, its lease runs out, and the
-/// orchestrator's sweeper gives it to another worker.
+/// orchestrator's sweeper gives it to another worker. The first stall also calls <c>onStall</c>: the worker then stops
+/// itself, because a process whose model call hangs also holds prefetched messages that only a closed channel returns.
 /// </summary>
 public sealed class LeaseHeartbeat : IAsyncDisposable
 {
@@ -18,9 +19,12 @@ public sealed class LeaseHeartbeat : IAsyncDisposable
     private readonly int leaseSeconds;
     private readonly TimeSpan stallLimit;
     private readonly ILogger logger;
+    private readonly Action onStall;
+    private int stalled;
 
-    public LeaseHeartbeat(JobRepository repository, string owner, int leaseSeconds, TimeSpan stallLimit, ILogger logger)
+    public LeaseHeartbeat(JobRepository repository, string owner, int leaseSeconds, TimeSpan stallLimit, ILogger logger, Action onStall)
     {
+        this.onStall = onStall;
         this.repository = repository;
         this.owner = owner;
         this.leaseSeconds = leaseSeconds;
@@ -50,6 +54,11 @@ public sealed class LeaseHeartbeat : IAsyncDisposable
             {
                 var now = Environment.TickCount64;
                 var alive = lastProgress.Where(p => now - p.Value < stallLimit.TotalMilliseconds).Select(p => p.Key).ToArray();
+                if (alive.Length < lastProgress.Count && Interlocked.Exchange(ref stalled, 1) == 0)
+                {
+                    logger.LogCritical("{Count} job(s) made no progress for {Stall}; their leases are left to expire", lastProgress.Count - alive.Length, stallLimit);
+                    onStall();
+                }
                 if (alive.Length == 0) continue;
                 try
                 {
