@@ -1,1 +1,41 @@
-Console.Error.WriteLine("not implemented yet"); return 1;
+using KimiAudio.Migrator;
+
+// kimia-migrate [migrate|list] [--connection <npgsql connection string>]
+// The connection string defaults to $POSTGRES_CONNECTION, then $ConnectionStrings__Postgres.
+var command = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "migrate";
+var connectionIndex = Array.IndexOf(args, "--connection");
+var connectionString = connectionIndex >= 0 && connectionIndex + 1 < args.Length
+    ? args[connectionIndex + 1]
+    : Environment.GetEnvironmentVariable("POSTGRES_CONNECTION") ?? Environment.GetEnvironmentVariable("ConnectionStrings__Postgres");
+
+switch (command)
+{
+    case "list":
+        foreach (var script in DatabaseMigrator.Scripts()) Console.WriteLine(script.Name);
+        return 0;
+    case "migrate":
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            Console.Error.WriteLine("No connection string: pass --connection or set POSTGRES_CONNECTION.");
+            return 1;
+        }
+        try
+        {
+            var result = DatabaseMigrator.Migrate(connectionString, Console.Out);
+            if (result.Successful)
+            {
+                Console.WriteLine($"Database is migrated ({result.Scripts.Count()} script(s) applied this run).");
+                return 0;
+            }
+            Console.Error.WriteLine($"Migration failed at {result.ErrorScript?.Name}: {result.Error?.Message}");
+            return 1;
+        }
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or InvalidOperationException or ArgumentException)
+        {
+            Console.Error.WriteLine($"Migration failed: {ex.Message}");
+            return 1;
+        }
+    default:
+        Console.Error.WriteLine($"Unknown command '{command}'. Usage: KimiAudio.Migrator [migrate|list] [--connection <connection string>]");
+        return 1;
+}

@@ -1,1 +1,3 @@
-Console.Error.WriteLine("not implemented yet"); return 1;
+using KimiAudio.Orchestrator;
+
+OrchestratorApp.Build(args).Run();

@@ -1,1 +1,4 @@
-Console.Error.WriteLine("not implemented yet"); return 1;
+using KimiAudio.Worker;
+using Microsoft.Extensions.Hosting;
+
+await WorkerHost.Build(args).RunAsync();

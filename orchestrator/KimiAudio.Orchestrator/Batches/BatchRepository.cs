@@ -1,0 +1,179 @@
+using System.Text.Json;
+using Dapper;
+using KimiAudio.Contracts;
+using KimiAudio.Infrastructure.Resilience;
+using Npgsql;
+using NpgsqlTypes;
+using Polly;
+
+namespace KimiAudio.Orchestrator.Batches;
+
+/// <summary>The orchestrator's SQL for batches and their jobs. Every call runs in the "postgres" pipeline.</summary>
+public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServices(PipelineResilience.Postgres)] ResiliencePipeline pipeline)
+{
+    public Task CreateAsync(Guid batchId, ValidatedBatch b, CancellationToken ct)
+    {
+        const string sql = """
+            INSERT INTO batches (batch_id, source, source_kind, task, question, output_type, sampling, priority)
+            VALUES (@batchId, @source, @sourceKind, @Task, @Question, @OutputType, CAST(@sampling AS jsonb), @priority)
+            """;
+        return RunAsync(c => c.ExecuteAsync(new CommandDefinition(sql, new
+        {
+            batchId, source = b.Location.ToString(), sourceKind = b.SourceKind, b.Task, b.Question, b.OutputType,
+            sampling = JsonSerializer.Serialize(b.Sampling), priority = (short)b.Priority,
+        }, cancellationToken: ct)), ct);
+    }
+
+    public Task DeleteEmptyAsync(Guid batchId, CancellationToken ct)
+    {
+        const string sql = "DELETE FROM batches WHERE batch_id = @batchId AND NOT EXISTS (SELECT 1 FROM jobs WHERE batch_id = @batchId)";
+        return RunAsync(c => c.ExecuteAsync(new CommandDefinition(sql, new { batchId }, cancellationToken: ct)), ct);
+    }
+
+    public Task<string?> GetStateAsync(Guid batchId, CancellationToken ct)
+    {
+        const string sql = "SELECT state FROM batches WHERE batch_id = @batchId";
+        return RunAsync(c => c.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(sql, new { batchId }, cancellationToken: ct)), ct);
+    }
+
+    /// <summary>Job ids of earlier successful results for the same content (ETag + size) and options hash.</summary>
+    public async Task<Dictionary<(string ETag, long Size, string Hash), Guid>> FindReusableAsync(
+        string[] etags, long[] sizes, string[] hashes, CancellationToken ct)
+    {
+        const string sql = """
+            SELECT DISTINCT ON (r.input_etag, r.input_size, r.options_hash) r.input_etag, r.input_size, r.options_hash, r.job_id
+              FROM unnest(@etags, @sizes, @hashes) AS u(etag, size, hash)
+              JOIN results r ON r.input_etag = u.etag AND r.input_size = u.size AND r.options_hash = u.hash
+             ORDER BY r.input_etag, r.input_size, r.options_hash, r.created_at
+            """;
+        var rows = await RunAsync(c => c.QueryAsync<(string, long, string, Guid)>(new CommandDefinition(sql, new { etags, sizes, hashes }, cancellationToken: ct)), ct);
+        return rows.ToDictionary(r => (r.Item1, r.Item2, r.Item3), r => r.Item4);
+    }
+
+    /// <summary>Writes a page of job rows with one binary COPY (retried as a whole: the page is not there yet on a retry).</summary>
+    public Task InsertJobsAsync(Guid batchId, IReadOnlyList<JobRow> jobs, CancellationToken ct)
+    {
+        const string copy = """
+            COPY jobs (job_id, batch_id, seq, state, input_bucket, input_key, input_etag, input_size, prompt, options_hash,
+                       redeliver_at, reused_job_id, finished_at) FROM STDIN (FORMAT BINARY)
+            """;
+        return RunAsync(async c =>
+        {
+            await using var importer = await c.BeginBinaryImportAsync(copy, ct);
+            foreach (var j in jobs)
+            {
+                await importer.StartRowAsync(ct);
+                await importer.WriteAsync(j.JobId, NpgsqlDbType.Uuid, ct);
+                await importer.WriteAsync(batchId, NpgsqlDbType.Uuid, ct);
+                await importer.WriteAsync(j.Seq, NpgsqlDbType.Integer, ct);
+                await importer.WriteAsync(j.State, NpgsqlDbType.Text, ct);
+                await importer.WriteAsync(j.Item.Bucket, NpgsqlDbType.Text, ct);
+                await importer.WriteAsync(j.Item.Key, NpgsqlDbType.Text, ct);
+                await WriteNullableAsync(importer, j.Item.ETag, NpgsqlDbType.Text, ct);
+                await WriteNullableAsync(importer, j.Item.Size, NpgsqlDbType.Bigint, ct);
+                await WriteNullableAsync(importer, j.Item.Prompt, NpgsqlDbType.Text, ct);
+                await importer.WriteAsync(j.OptionsHash, NpgsqlDbType.Text, ct);
+                await WriteNullableAsync(importer, j.RedeliverAt, NpgsqlDbType.TimestampTz, ct);
+                await WriteNullableAsync(importer, j.ReusedJobId, NpgsqlDbType.Uuid, ct);
+                await WriteNullableAsync(importer, j.State == "skipped" ? DateTime.UtcNow : (DateTime?)null, NpgsqlDbType.TimestampTz, ct);
+            }
+            return await importer.CompleteAsync(ct);
+        }, ct);
+    }
+
+    /// <summary>Published: pending → queued, no redelivery due.</summary>
+    public Task<int> MarkQueuedAsync(Guid[] jobIds, CancellationToken ct)
+    {
+        const string sql = "UPDATE jobs SET state = 'queued', redeliver_at = NULL WHERE job_id = ANY(@jobIds) AND state = 'pending'";
+        return RunAsync(c => c.ExecuteAsync(new CommandDefinition(sql, new { jobIds }, cancellationToken: ct)), ct);
+    }
+
+    public Task FinishSubmissionAsync(Guid batchId, int total, int skipped, CancellationToken ct)
+    {
+        const string sql = """
+            UPDATE batches SET total_jobs = @total, skipped_jobs = @skipped, submitted_at = now(),
+                               state = CASE WHEN state = 'submitting' THEN 'running' ELSE state END
+             WHERE batch_id = @batchId
+            """;
+        return RunAsync(c => c.ExecuteAsync(new CommandDefinition(sql, new { batchId, total, skipped }, cancellationToken: ct)), ct);
+    }
+
+    /// <summary>Cancels the batch: jobs not yet running will not run; running ones finish.</summary>
+    public Task<int?> CancelAsync(Guid batchId, CancellationToken ct)
+    {
+        const string cancelBatch = """
+            UPDATE batches SET state = 'cancelled' WHERE batch_id = @batchId AND state IN ('submitting', 'running')
+            """;
+        const string cancelJobs = """
+            UPDATE jobs SET state = 'cancelled', finished_at = now(), redeliver_at = NULL
+             WHERE batch_id = @batchId AND state IN ('pending', 'queued')
+            """;
+        return RunAsync(async c =>
+        {
+            await using var tx = await c.BeginTransactionAsync(ct);
+            var exists = await c.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT EXISTS (SELECT 1 FROM batches WHERE batch_id = @batchId)", new { batchId }, tx, cancellationToken: ct));
+            if (!exists) return (int?)null;
+            await c.ExecuteAsync(new CommandDefinition(cancelBatch, new { batchId }, tx, cancellationToken: ct));
+            var cancelled = await c.ExecuteAsync(new CommandDefinition(cancelJobs, new { batchId }, tx, cancellationToken: ct));
+            await tx.CommitAsync(ct);
+            return cancelled;
+        }, ct);
+    }
+
+    public async Task<BatchProgress?> GetProgressAsync(Guid batchId, CancellationToken ct)
+    {
+        const string batchSql = """
+            SELECT batch_id, source, task, output_type, priority, state, total_jobs, skipped_jobs, created_at, submitted_at, completed_at,
+                   extract(epoch FROM (coalesce(completed_at, now()) - created_at))::float8 AS elapsed_seconds
+              FROM batches WHERE batch_id = @batchId
+            """;
+        const string countsSql = """
+            SELECT state, count(*)::int AS jobs, coalesce(sum(audio_seconds), 0)::float8 AS audio_seconds
+              FROM jobs WHERE batch_id = @batchId GROUP BY state
+            """;
+        return await RunAsync(async c =>
+        {
+            var batch = await c.QuerySingleOrDefaultAsync<BatchProgress>(new CommandDefinition(batchSql, new { batchId }, cancellationToken: ct));
+            if (batch is null) return null;
+            var counts = (await c.QueryAsync<(string State, int Jobs, double AudioSeconds)>(new CommandDefinition(countsSql, new { batchId }, cancellationToken: ct))).ToList();
+            return batch.WithCounts(counts);
+        }, ct);
+    }
+
+    public async Task<IReadOnlyList<JobView>> ListJobsAsync(Guid batchId, string? state, int after, int limit, CancellationToken ct)
+    {
+        const string sql = """
+            SELECT job_id, seq, input_key, state, attempts, error, audio_seconds, reused_job_id
+              FROM jobs
+             WHERE batch_id = @batchId AND seq > @after AND (@state::text IS NULL OR state = @state)
+             ORDER BY seq LIMIT @limit
+            """;
+        var rows = await RunAsync(c => c.QueryAsync<JobView>(new CommandDefinition(sql, new { batchId, state, after, limit }, cancellationToken: ct)), ct);
+        return rows.ToList();
+    }
+
+    /// <summary>Results of the batch's jobs, including those reused from an earlier batch by an incremental re-submit.</summary>
+    public async Task<IReadOnlyList<ResultView>> ListResultsAsync(Guid batchId, int after, int limit, CancellationToken ct)
+    {
+        const string sql = """
+            SELECT j.job_id, j.seq, j.input_key, j.state, r.text, r.artifact_bucket, r.artifact_key, r.model_id, r.audio_seconds,
+                   j.reused_job_id, r.text_tokens, r.audio_tokens, r.timings::text AS timings_json
+              FROM jobs j
+              JOIN results r ON r.job_id = coalesce(j.reused_job_id, j.job_id)
+             WHERE j.batch_id = @batchId AND j.seq > @after
+             ORDER BY j.seq LIMIT @limit
+            """;
+        var rows = await RunAsync(c => c.QueryAsync<ResultView>(new CommandDefinition(sql, new { batchId, after, limit }, cancellationToken: ct)), ct);
+        return rows.ToList();
+    }
+
+    private static Task WriteNullableAsync<T>(NpgsqlBinaryImporter importer, T? value, NpgsqlDbType type, CancellationToken ct)
+        => value is null ? importer.WriteNullAsync(ct) : importer.WriteAsync(value, type, ct);
+
+    private async Task<T> RunAsync<T>(Func<NpgsqlConnection, Task<T>> action, CancellationToken ct)
+        => await pipeline.ExecuteAsync(async token =>
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(token);
+            return await action(connection);
+        }, ct);
+}

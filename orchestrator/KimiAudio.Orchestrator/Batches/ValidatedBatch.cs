@@ -1,0 +1,11 @@
+using KimiAudio.Contracts;
+using KimiAudio.Infrastructure.Storage;
+
+namespace KimiAudio.Orchestrator.Batches;
+
+/// <summary>A submit request that passed validation.</summary>
+public sealed record ValidatedBatch(
+    S3Uri Location, bool IsManifest, string Task, string? Question, string OutputType, SamplingOptions Sampling, byte Priority)
+{
+    public string SourceKind => IsManifest ? "manifest" : "prefix";
+}

@@ -1,0 +1,78 @@
+namespace KimiAudio.Orchestrator.Batches;
+
+/// <summary>GET /batches/{id}/jobs item.</summary>
+public sealed record JobView
+{
+    public Guid JobId { get; init; }
+    public int Seq { get; init; }
+    public string InputKey { get; init; } = "";
+    public string State { get; init; } = "";
+    public int Attempts { get; init; }
+    public string? Error { get; init; }
+    public double? AudioSeconds { get; init; }
+    public Guid? ReusedJobId { get; init; }
+}
+
+/// <summary>GET /batches/{id}/results item.</summary>
+public sealed record ResultView
+{
+    public Guid JobId { get; init; }
+    public int Seq { get; init; }
+    public string InputKey { get; init; } = "";
+    public string State { get; init; } = "";
+    public string Text { get; init; } = "";
+    public string? ArtifactBucket { get; init; }
+    public string? ArtifactKey { get; init; }
+    public string ModelId { get; init; } = "";
+    public double AudioSeconds { get; init; }
+    public Guid? ReusedJobId { get; init; }
+    public int[] TextTokens { get; init; } = [];
+    public int[] AudioTokens { get; init; } = [];
+    public string TimingsJson { get; init; } = "{}";
+}
+
+/// <summary>GET /batches/{id}: counts by state, audio done, throughput and ETA.</summary>
+public sealed record BatchProgress
+{
+    public Guid BatchId { get; init; }
+    public string Source { get; init; } = "";
+    public string Task { get; init; } = "";
+    public string OutputType { get; init; } = "";
+    public short Priority { get; init; }
+    public string State { get; init; } = "";
+    public int TotalJobs { get; init; }
+    public int SkippedJobs { get; init; }
+    public DateTime CreatedAt { get; init; }
+    public DateTime? SubmittedAt { get; init; }
+    public DateTime? CompletedAt { get; init; }
+    public double ElapsedSeconds { get; init; }
+    public Dictionary<string, int> Counts { get; init; } = [];
+    public double AudioSecondsDone { get; init; }
+    public int Finished { get; init; }
+    public double JobsPerSecond { get; init; }
+    public double AudioSecondsPerSecond { get; init; }
+    public double? EtaSeconds { get; init; }
+
+    public static readonly string[] States = ["pending", "queued", "running", "succeeded", "failed", "cancelled", "skipped"];
+    public static readonly string[] Terminal = ["succeeded", "failed", "cancelled", "skipped"];
+
+    public BatchProgress WithCounts(IReadOnlyList<(string State, int Jobs, double AudioSeconds)> rows)
+    {
+        var counts = States.ToDictionary(s => s, s => rows.Where(r => r.State == s).Sum(r => r.Jobs));
+        var finished = Terminal.Sum(s => counts[s]);
+        var processed = counts["succeeded"] + counts["failed"];
+        var audioDone = rows.Where(r => r.State == "succeeded").Sum(r => r.AudioSeconds);
+        var elapsed = Math.Max(ElapsedSeconds, 1e-3);
+        var rate = processed / elapsed;
+        var remaining = counts["pending"] + counts["queued"] + counts["running"];
+        return this with
+        {
+            Counts = counts,
+            Finished = finished,
+            AudioSecondsDone = audioDone,
+            JobsPerSecond = rate,
+            AudioSecondsPerSecond = audioDone / elapsed,
+            EtaSeconds = remaining == 0 ? 0 : rate > 0 ? remaining / rate : null,
+        };
+    }
+}

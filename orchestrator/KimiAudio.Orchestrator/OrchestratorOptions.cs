@@ -1,0 +1,15 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace KimiAudio.Orchestrator;
+
+/// <summary>Submission settings. Bound from section "Orchestrator".</summary>
+public sealed class OrchestratorOptions
+{
+    public const string SectionName = "Orchestrator";
+
+    /// <summary>Keys handled per page: one listing page, one COPY and one round of publishes.</summary>
+    [Range(1, 10_000)] public int PageSize { get; set; } = 1000;
+    [Range(1, 256)] public int ManifestHeadParallelism { get; set; } = 16;
+    /// <summary>A job row written but not yet published is published by the sweeper after this long (submitter crashed).</summary>
+    [Range(1, 3600)] public int PublishGraceSeconds { get; set; } = 60;
+}

@@ -1,0 +1,26 @@
+using KimiAudio.Infrastructure;
+using KimiAudio.Orchestrator.Batches;
+using KimiAudio.Orchestrator.Sweeper;
+using KimiAudio.ServiceDefaults;
+
+namespace KimiAudio.Orchestrator;
+
+public static class OrchestratorServices
+{
+    public static IServiceCollection AddOrchestrator(this IServiceCollection services)
+    {
+        services.AddOptions<OrchestratorOptions>().BindConfiguration(OrchestratorOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SweeperOptions>().BindConfiguration(SweeperOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        // order matters: the schema check runs before the bus and the sweeper start
+        services.AddPipelineResilience();
+        services.AddPipelineDatabase();
+        services.AddObjectStore();
+        services.AddSingleton<BatchRepository>();
+        services.AddSingleton<SweepRepository>();
+        services.AddSingleton<SourceReader>();
+        services.AddSingleton<BatchSubmitter>();
+        services.AddPipelineMessaging(_ => { });
+        services.AddHostedService<LeaseSweeper>();
+        return services;
+    }
+}

@@ -1,0 +1,104 @@
+using System.Text.Json;
+using Dapper;
+using KimiAudio.Contracts;
+using KimiAudio.Infrastructure.Resilience;
+using Npgsql;
+using Polly;
+
+namespace KimiAudio.Orchestrator.Sweeper;
+
+/// <summary>SQL of the sweeper: expired leases, due redeliveries and batch completion.</summary>
+public sealed class SweepRepository(NpgsqlDataSource dataSource, [FromKeyedServices(PipelineResilience.Postgres)] ResiliencePipeline pipeline)
+{
+    /// <summary>Running jobs whose worker stopped heartbeating go back to queued (due now), or fail on their last attempt.</summary>
+    public Task<int> ExpireLeasesAsync(int maxAttempts, CancellationToken ct)
+    {
+        const string sql = """
+            UPDATE jobs
+               SET state = CASE WHEN attempts >= @maxAttempts THEN 'failed' ELSE 'queued' END,
+                   redeliver_at = CASE WHEN attempts >= @maxAttempts THEN NULL ELSE now() END,
+                   finished_at = CASE WHEN attempts >= @maxAttempts THEN now() END,
+                   error = 'attempt ' || attempts || ': lease expired (worker ' || coalesce(lease_owner, '?') || ' stopped heartbeating)',
+                   lease_owner = NULL, lease_expires_at = NULL
+             WHERE state = 'running' AND lease_expires_at < now()
+            """;
+        return RunAsync(c => c.ExecuteAsync(new CommandDefinition(sql, new { maxAttempts }, cancellationToken: ct)), ct);
+    }
+
+    /// <summary>
+    /// Publishes the jobs whose redelivery is due, inside a transaction that holds their rows (SKIP LOCKED, so several
+    /// orchestrators never publish the same job twice); the rows are marked only after every publish succeeded.
+    /// </summary>
+    public Task<int> RepublishDueAsync(int limit, Func<IReadOnlyList<(ProcessAudio Message, byte Priority)>, Task> publish, CancellationToken ct)
+    {
+        const string select = """
+            SELECT j.job_id, j.batch_id, j.input_bucket, j.input_key, j.input_etag, j.input_size, j.prompt, j.options_hash,
+                   b.task, b.question, b.output_type, b.sampling::text AS sampling_json, b.priority
+              FROM jobs j JOIN batches b ON b.batch_id = j.batch_id
+             WHERE j.redeliver_at <= now() AND j.state IN ('pending', 'queued')
+             ORDER BY j.redeliver_at
+             LIMIT @limit
+               FOR UPDATE OF j SKIP LOCKED
+            """;
+        const string markQueued = "UPDATE jobs SET state = 'queued', redeliver_at = NULL WHERE job_id = ANY(@jobIds)";
+        return RunAsync(async c =>
+        {
+            await using var tx = await c.BeginTransactionAsync(ct);
+            var due = (await c.QueryAsync<DueJob>(new CommandDefinition(select, new { limit }, tx, cancellationToken: ct))).ToList();
+            if (due.Count == 0) return 0;
+            await publish(due.Select(d => (d.ToMessage(), (byte)d.Priority)).ToList());
+            await c.ExecuteAsync(new CommandDefinition(markQueued, new { jobIds = due.Select(d => d.JobId).ToArray() }, tx, cancellationToken: ct));
+            await tx.CommitAsync(ct);
+            return due.Count;
+        }, ct);
+    }
+
+    /// <summary>Batches whose jobs are all terminal are completed (a cancelled batch keeps its state and gets its end time).</summary>
+    public Task<int> CompleteBatchesAsync(CancellationToken ct)
+    {
+        const string sql = """
+            UPDATE batches b
+               SET state = CASE WHEN b.state = 'running' THEN 'completed' ELSE b.state END, completed_at = now()
+             WHERE b.state IN ('running', 'cancelled') AND b.completed_at IS NULL AND b.submitted_at IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.batch_id = b.batch_id AND j.state IN ('pending', 'queued', 'running'))
+            """;
+        return RunAsync(c => c.ExecuteAsync(new CommandDefinition(sql, cancellationToken: ct)), ct);
+    }
+
+    private async Task<T> RunAsync<T>(Func<NpgsqlConnection, Task<T>> action, CancellationToken ct)
+        => await pipeline.ExecuteAsync(async token =>
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(token);
+            return await action(connection);
+        }, ct);
+
+    private sealed record DueJob
+    {
+        public Guid JobId { get; init; }
+        public Guid BatchId { get; init; }
+        public string InputBucket { get; init; } = "";
+        public string InputKey { get; init; } = "";
+        public string? InputEtag { get; init; }
+        public long? InputSize { get; init; }
+        public string? Prompt { get; init; }
+        public string OptionsHash { get; init; } = "";
+        public string Task { get; init; } = "";
+        public string? Question { get; init; }
+        public string OutputType { get; init; } = "";
+        public string SamplingJson { get; init; } = "{}";
+        public short Priority { get; init; }
+
+        public ProcessAudio ToMessage() => new()
+        {
+            JobId = JobId,
+            BatchId = BatchId,
+            Input = new ObjectRef { Bucket = InputBucket, Key = InputKey, ETag = InputEtag, Size = InputSize },
+            Task = Task,
+            Prompt = Prompt,
+            Question = Question,
+            OutputType = OutputType,
+            Sampling = JsonSerializer.Deserialize<SamplingOptions>(SamplingJson) ?? new SamplingOptions(),
+            OptionsHash = OptionsHash,
+        };
+    }
+}

@@ -1,0 +1,20 @@
+namespace KimiAudio.Contracts;
+
+/// <summary>Command: run the model over one input file. One message per job; the job row in Postgres is the source of truth.</summary>
+public sealed record ProcessAudio
+{
+    public required Guid JobId { get; init; }
+    public required Guid BatchId { get; init; }
+    public required ObjectRef Input { get; init; }
+    /// <summary>asr | caption | qa | emotion | chat | ... (open set).</summary>
+    public required string Task { get; init; }
+    /// <summary>Per-item prompt from a manifest, if any.</summary>
+    public string? Prompt { get; init; }
+    /// <summary>The question of a qa batch.</summary>
+    public string? Question { get; init; }
+    /// <summary>text | audio | both.</summary>
+    public required string OutputType { get; init; }
+    public required SamplingOptions Sampling { get; init; }
+    /// <summary>Hash of task, question, prompt, output type and sampling: the incremental-annotation key with the content ETag.</summary>
+    public required string OptionsHash { get; init; }
+}

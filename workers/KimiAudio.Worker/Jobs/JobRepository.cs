@@ -1,0 +1,158 @@
+using Dapper;
+using KimiAudio.Infrastructure.Resilience;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Polly;
+
+namespace KimiAudio.Worker.Jobs;
+
+/// <summary>The worker's SQL: leases, heartbeats, segment checkpoints and the final result. Every call runs in the "postgres" pipeline.</summary>
+public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedServices(PipelineResilience.Postgres)] ResiliencePipeline pipeline)
+{
+    /// <summary>Takes the job if nobody may be working on it: pending/queued, or running with an expired lease. Returns the attempt number.</summary>
+    public Task<int?> TryClaimAsync(Guid jobId, string owner, int leaseSeconds, CancellationToken ct)
+    {
+        const string sql = """
+            UPDATE jobs
+               SET state = 'running', attempts = attempts + 1, lease_owner = @owner,
+                   lease_expires_at = now() + make_interval(secs => @leaseSeconds), heartbeat_at = now(),
+                   redeliver_at = NULL, started_at = coalesce(started_at, now())
+             WHERE job_id = @jobId
+               AND (state IN ('pending', 'queued') OR (state = 'running' AND lease_expires_at < now()))
+            RETURNING attempts
+            """;
+        return RunAsync(c => c.QuerySingleOrDefaultAsync<int?>(new CommandDefinition(sql, new { jobId, owner, leaseSeconds = (double)leaseSeconds }, cancellationToken: ct)), ct);
+    }
+
+    /// <summary>State and lease owner of a job that could not be claimed (null: no such job).</summary>
+    public Task<JobStateRow?> GetStateAsync(Guid jobId, CancellationToken ct)
+    {
+        const string sql = "SELECT state, lease_owner, attempts FROM jobs WHERE job_id = @jobId";
+        return RunAsync(c => c.QuerySingleOrDefaultAsync<JobStateRow>(new CommandDefinition(sql, new { jobId }, cancellationToken: ct)), ct);
+    }
+
+    /// <summary>Extends the leases this worker still holds.</summary>
+    public Task<int> RenewLeasesAsync(Guid[] jobIds, string owner, int leaseSeconds, CancellationToken ct)
+    {
+        const string sql = """
+            UPDATE jobs SET heartbeat_at = now(), lease_expires_at = now() + make_interval(secs => @leaseSeconds)
+             WHERE job_id = ANY(@jobIds) AND state = 'running' AND lease_owner = @owner
+            """;
+        return RunAsync(c => c.ExecuteAsync(new CommandDefinition(sql, new { jobIds, owner, leaseSeconds = (double)leaseSeconds }, cancellationToken: ct)), ct);
+    }
+
+    public async Task<IReadOnlyList<SegmentCheckpoint>> GetSegmentsAsync(Guid jobId, CancellationToken ct)
+    {
+        const string sql = """
+            SELECT segment_index, start_sample, end_sample, text, text_tokens, audio_tokens, speech_pcm16, timings::text AS timings_json
+              FROM job_segments WHERE job_id = @jobId ORDER BY segment_index
+            """;
+        var rows = await RunAsync(c => c.QueryAsync<SegmentCheckpoint>(new CommandDefinition(sql, new { jobId }, cancellationToken: ct)), ct);
+        return rows.ToList();
+    }
+
+    /// <summary>Checkpoints one finished segment; a second write of the same segment is ignored.</summary>
+    public Task SaveSegmentAsync(Guid jobId, SegmentCheckpoint s, CancellationToken ct)
+    {
+        const string sql = """
+            INSERT INTO job_segments (job_id, segment_index, start_sample, end_sample, text, text_tokens, audio_tokens, speech_pcm16, timings)
+            VALUES (@jobId, @SegmentIndex, @StartSample, @EndSample, @Text, @TextTokens, @AudioTokens, @SpeechPcm16, CAST(@TimingsJson AS jsonb))
+            ON CONFLICT (job_id, segment_index) DO NOTHING
+            """;
+        return RunAsync(c => c.ExecuteAsync(new CommandDefinition(sql, new
+        {
+            jobId, s.SegmentIndex, s.StartSample, s.EndSample, s.Text, s.TextTokens, s.AudioTokens, s.SpeechPcm16, s.TimingsJson,
+        }, cancellationToken: ct)), ct);
+    }
+
+    /// <summary>
+    /// In ONE transaction: marks the job succeeded (only while this worker holds its lease) and writes its result row
+    /// (ON CONFLICT DO NOTHING). False when the lease was lost: then nothing is written.
+    /// </summary>
+    public Task<bool> CompleteAsync(JobResultRow r, string owner, CancellationToken ct)
+    {
+        const string markSucceeded = """
+            UPDATE jobs SET state = 'succeeded', finished_at = now(), audio_seconds = @AudioSeconds, error = NULL,
+                            lease_owner = NULL, lease_expires_at = NULL
+             WHERE job_id = @JobId AND state = 'running' AND lease_owner = @owner
+            """;
+        const string insertResult = """
+            INSERT INTO results (job_id, batch_id, task, input_bucket, input_key, input_etag, input_size, options_hash, text,
+                                 text_tokens, audio_tokens, artifact_bucket, artifact_key, audio_seconds, model_id, timings)
+            VALUES (@JobId, @BatchId, @Task, @InputBucket, @InputKey, @InputETag, @InputSize, @OptionsHash, @Text,
+                    @TextTokens, @AudioTokens, @ArtifactBucket, @ArtifactKey, @AudioSeconds, @ModelId, CAST(@TimingsJson AS jsonb))
+            ON CONFLICT (job_id) DO NOTHING
+            """;
+        return RunAsync(async c =>
+        {
+            await using var tx = await c.BeginTransactionAsync(ct);
+            var marked = await c.ExecuteAsync(new CommandDefinition(markSucceeded, new { r.JobId, r.AudioSeconds, owner }, tx, cancellationToken: ct));
+            if (marked == 0)
+            {
+                await tx.RollbackAsync(ct);
+                return false;
+            }
+            await c.ExecuteAsync(new CommandDefinition(insertResult, r, tx, cancellationToken: ct));
+            await tx.CommitAsync(ct);
+            return true;
+        }, ct);
+    }
+
+    /// <summary>Permanent fault: the job fails now with its reason.</summary>
+    public Task<bool> FailAsync(Guid jobId, string owner, string error, double? audioSeconds, CancellationToken ct)
+    {
+        const string sql = """
+            UPDATE jobs SET state = 'failed', error = @error, finished_at = now(), audio_seconds = coalesce(@audioSeconds, audio_seconds),
+                            lease_owner = NULL, lease_expires_at = NULL
+             WHERE job_id = @jobId AND state = 'running' AND lease_owner = @owner
+            """;
+        return RunAsync(async c => await c.ExecuteAsync(new CommandDefinition(sql, new { jobId, owner, error, audioSeconds }, cancellationToken: ct)) > 0, ct);
+    }
+
+    /// <summary>
+    /// Transient fault after the in-step retries: the job goes back to queued with a redelivery time kept in Postgres
+    /// (the orchestrator's sweeper publishes it then), or fails for good once it has used <paramref name="maxAttempts"/>.
+    /// Returns the new state, or null when the lease was lost.
+    /// </summary>
+    public Task<string?> AttemptFailedAsync(Guid jobId, string owner, string error, int maxAttempts, double delaySeconds, CancellationToken ct)
+    {
+        const string sql = """
+            UPDATE jobs
+               SET state = CASE WHEN attempts >= @maxAttempts THEN 'failed' ELSE 'queued' END,
+                   redeliver_at = CASE WHEN attempts >= @maxAttempts THEN NULL ELSE now() + make_interval(secs => @delaySeconds) END,
+                   finished_at = CASE WHEN attempts >= @maxAttempts THEN now() END,
+                   error = @error, lease_owner = NULL, lease_expires_at = NULL
+             WHERE job_id = @jobId AND state = 'running' AND lease_owner = @owner
+            RETURNING state
+            """;
+        return RunAsync(c => c.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(sql, new { jobId, owner, error, maxAttempts, delaySeconds }, cancellationToken: ct)), ct);
+    }
+
+    /// <summary>
+    /// Shutdown: hands unfinished jobs back without counting the attempt, due for redelivery now (the consumer's
+    /// exception may move their messages to the error queue, so the sweeper publishes them again).
+    /// </summary>
+    public Task<int> ReleaseAsync(Guid[] jobIds, string owner, CancellationToken ct)
+    {
+        const string sql = """
+            UPDATE jobs SET state = 'queued', attempts = greatest(attempts - 1, 0), lease_owner = NULL, lease_expires_at = NULL,
+                            redeliver_at = now()
+             WHERE job_id = ANY(@jobIds) AND state = 'running' AND lease_owner = @owner
+            """;
+        return RunAsync(c => c.ExecuteAsync(new CommandDefinition(sql, new { jobIds, owner }, cancellationToken: ct)), ct);
+    }
+
+    private async Task<T> RunAsync<T>(Func<NpgsqlConnection, Task<T>> action, CancellationToken ct)
+        => await pipeline.ExecuteAsync(async token =>
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(token);
+            return await action(connection);
+        }, ct);
+}
+
+public sealed record JobStateRow
+{
+    public string State { get; init; } = "";
+    public string? LeaseOwner { get; init; }
+    public int Attempts { get; init; }
+}

@@ -1,0 +1,22 @@
+namespace KimiAudio.Worker.Jobs;
+
+/// <summary>The results row of a job.</summary>
+public sealed record JobResultRow
+{
+    public required Guid JobId { get; init; }
+    public required Guid BatchId { get; init; }
+    public required string Task { get; init; }
+    public required string InputBucket { get; init; }
+    public required string InputKey { get; init; }
+    public string? InputETag { get; init; }
+    public long? InputSize { get; init; }
+    public required string OptionsHash { get; init; }
+    public required string Text { get; init; }
+    public required int[] TextTokens { get; init; }
+    public required int[] AudioTokens { get; init; }
+    public string? ArtifactBucket { get; init; }
+    public string? ArtifactKey { get; init; }
+    public required double AudioSeconds { get; init; }
+    public required string ModelId { get; init; }
+    public required string TimingsJson { get; init; }
+}
