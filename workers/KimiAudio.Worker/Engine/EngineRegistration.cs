@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace KimiAudio.Worker.Engine;
@@ -28,15 +29,14 @@ public static class EngineRegistration
         return services;
     }
 
-    /// <summary>
-    /// LEAD: wire the adapter from workers/KimiAudio.Model to <see cref="IInferenceEngine"/> here (load from
-    /// options.ModelPath on options.Device, MaxBatchSize from config).
-    /// </summary>
+    /// <summary>The TorchSharp Kimi-Audio engine, loaded from options.ModelPath on options.Device.</summary>
     private static IInferenceEngine CreateTorchEngine(IServiceProvider services, EngineOptions options)
-        => throw new InvalidOperationException(
-            "Engine:Kind 'torch' (the TorchSharp Kimi-Audio engine) is not wired into the worker yet: " +
-            "see EngineRegistration.CreateTorchEngine in workers/KimiAudio.Worker/Engine/EngineRegistration.cs. " +
-            $"(model path '{options.ModelPath}', device '{options.Device}')");
+    {
+        var engine = TorchKimiAudioEngine.Load(options);
+        services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(EngineRegistration))
+            .LogInformation("Loaded Kimi-Audio engine {ModelId} on {Device} (batch {Batch})", engine.ModelId, options.Device, engine.MaxBatchSize);
+        return engine;
+    }
 
     private sealed class EngineWarmup(IInferenceEngine engine) : IHostedService
     {
