@@ -22,8 +22,9 @@ var output = new Option<string>("--output") { Description = "text | audio | both
 var priority = new Option<int>("--priority") { Description = "0 (lowest) … 9", DefaultValueFactory = _ => 0 };
 var temperature = new Option<double?>("--temperature") { Description = "sampling temperature" };
 var seed = new Option<int?>("--seed") { Description = "sampling seed" };
+var maxTokens = new Option<int?>("--max-tokens") { Description = "most tokens generated per segment (default: the model's bound)" };
 var wait = new Option<bool>("--wait") { Description = "show a progress bar until the batch is finished" };
-var submit = new Command("submit", "Submit a batch; prints its id") { source, manifest, task, question, output, priority, temperature, seed, wait };
+var submit = new Command("submit", "Submit a batch; prints its id") { source, manifest, task, question, output, priority, temperature, seed, maxTokens, wait };
 submit.SetAction(async (parse, ct) => await RunAsync(async () =>
 {
     using var client = new ApiClient(new Uri(parse.GetValue(api)!));
@@ -35,7 +36,7 @@ submit.SetAction(async (parse, ct) => await RunAsync(async () =>
         question = parse.GetValue(question),
         outputType = parse.GetValue(output),
         priority = parse.GetValue(priority),
-        sampling = new { temperature = parse.GetValue(temperature), seed = parse.GetValue(seed) },
+        sampling = new { temperature = parse.GetValue(temperature), seed = parse.GetValue(seed), maxTokens = parse.GetValue(maxTokens) },
     }, ct);
     var batchId = created.GetProperty("batchId").GetGuid();
     Console.WriteLine(batchId);

@@ -31,9 +31,9 @@ public sealed class TorchKimiAudioEngine : IInferenceEngine, IDisposable
         var model = KimiAudioModel.Load(new KimiAudioModelOptions
         {
             ModelFolder = options.ModelPath,
-            GlmTokenizerFolder = options.GlmTokenizerPath,
-            DetokenizerFolder = options.DetokenizerPath,
-            VocoderFolder = options.VocoderPath,
+            GlmTokenizerFolder = Optional(options.GlmTokenizerPath),
+            DetokenizerFolder = Optional(options.DetokenizerPath),
+            VocoderFolder = Optional(options.VocoderPath),
             Device = options.Device,
             DType = options.DType,
             MaxBatchSize = options.MaxBatchSize,
@@ -46,6 +46,9 @@ public sealed class TorchKimiAudioEngine : IInferenceEngine, IDisposable
         var name = options.ModelId ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.ModelPath)));
         return new TorchKimiAudioEngine(model, $"{name}@{options.DType}", options.MaxBatchSize);
     }
+
+    /// <summary>An empty setting (e.g. an exported but empty environment variable) means "use the default".</summary>
+    private static string? Optional(string? path) => string.IsNullOrWhiteSpace(path) ? null : path;
 
     public async Task<IReadOnlyList<EngineResult>> RunAsync(IReadOnlyList<EngineRequest> requests, CancellationToken ct)
     {
