@@ -1,3 +1,4 @@
+using KimiAudio.Orchestrator.Auth;
 using KimiAudio.Orchestrator.Batches;
 using KimiAudio.ServiceDefaults;
 
@@ -11,8 +12,12 @@ public static class OrchestratorApp
         var builder = WebApplication.CreateBuilder(args);
         builder.AddServiceDefaults();
         builder.Services.AddOrchestrator();
+        builder.Services.AddApiSecurity();
         var app = builder.Build();
-        app.MapHealthChecks("/health");
+        app.UseApiSecurity();
+        app.MapHealthChecks("/health").AllowAnonymous();
+        app.MapHealthChecks("/health/live", new() { Predicate = _ => false }).AllowAnonymous();
+        app.MapHealthChecks("/health/ready").AllowAnonymous();
         app.MapBatchEndpoints();
         return app;
     }
