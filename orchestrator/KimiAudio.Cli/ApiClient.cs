@@ -1,0 +1,73 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace KimiAudio.Cli;
+
+/// <summary>The orchestrator's HTTP API, as the CLI uses it.</summary>
+public sealed class ApiClient(Uri baseAddress) : IDisposable
+{
+    private readonly HttpClient http = new() { BaseAddress = baseAddress, Timeout = TimeSpan.FromMinutes(30) };
+
+    public async Task<JsonElement> SubmitAsync(object request, CancellationToken ct)
+    {
+        using var response = await http.PostAsJsonAsync("/batches", request, ct);
+        var body = await response.Content.ReadAsStringAsync(ct);
+        if (!response.IsSuccessStatusCode) throw new CliException($"the orchestrator refused the batch ({(int)response.StatusCode}): {Describe(body)}");
+        return JsonDocument.Parse(body).RootElement;
+    }
+
+    public Task<JsonElement> GetBatchAsync(Guid batchId, CancellationToken ct) => GetAsync($"/batches/{batchId}", ct);
+
+    public async IAsyncEnumerable<JsonElement> ResultsAsync(Guid batchId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        var after = 0;
+        while (true)
+        {
+            var page = await GetAsync($"/batches/{batchId}/results?after={after}&limit=500", ct);
+            var items = page.GetProperty("items");
+            if (items.GetArrayLength() == 0) yield break;
+            foreach (var item in items.EnumerateArray()) yield return item;
+            after = page.GetProperty("next").GetInt32();
+        }
+    }
+
+    public async IAsyncEnumerable<JsonElement> FailedJobsAsync(Guid batchId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        var after = 0;
+        while (true)
+        {
+            var page = await GetAsync($"/batches/{batchId}/jobs?state=failed&after={after}&limit=500", ct);
+            var items = page.GetProperty("items");
+            if (items.GetArrayLength() == 0) yield break;
+            foreach (var item in items.EnumerateArray()) yield return item;
+            after = page.GetProperty("next").GetInt32();
+        }
+    }
+
+    private async Task<JsonElement> GetAsync(string path, CancellationToken ct)
+    {
+        using var response = await http.GetAsync(path, ct);
+        var body = await response.Content.ReadAsStringAsync(ct);
+        if (!response.IsSuccessStatusCode) throw new CliException($"GET {path} answered {(int)response.StatusCode}: {Describe(body)}");
+        return JsonDocument.Parse(body).RootElement;
+    }
+
+    private static string Describe(string body)
+    {
+        try
+        {
+            var json = JsonDocument.Parse(body).RootElement;
+            if (json.TryGetProperty("errors", out var errors))
+                return string.Join("; ", errors.EnumerateObject().Select(e => $"{e.Name}: {string.Join(", ", e.Value.EnumerateArray().Select(v => v.GetString()))}"));
+        }
+        catch (JsonException)
+        {
+        }
+        return body;
+    }
+
+    public void Dispose() => http.Dispose();
+}
+
+/// <summary>A problem to report to the user in one line (exit code 1).</summary>
+public sealed class CliException(string message) : Exception(message);

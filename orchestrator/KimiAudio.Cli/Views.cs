@@ -1,0 +1,32 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace KimiAudio.Cli;
+
+/// <summary>Console rendering: the progress bar and the results table.</summary>
+public static class Views
+{
+    public static string ProgressLine(JsonElement batch, int width = 30)
+    {
+        var total = batch.GetProperty("totalJobs").GetInt32();
+        var finished = batch.GetProperty("finished").GetInt32();
+        var counts = batch.GetProperty("counts");
+        var share = total == 0 ? 1 : (double)finished / total;
+        var filled = (int)Math.Round(share * width);
+        var eta = batch.GetProperty("etaSeconds").ValueKind == JsonValueKind.Number ? $"{batch.GetProperty("etaSeconds").GetDouble():F0}s" : "?";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"[{new string('#', filled)}{new string('-', width - filled)}] {finished}/{total} {share:P0}  " +
+            $"ok {counts.GetProperty("succeeded").GetInt32()} failed {counts.GetProperty("failed").GetInt32()} " +
+            $"skipped {counts.GetProperty("skipped").GetInt32()} running {counts.GetProperty("running").GetInt32()}  " +
+            $"{batch.GetProperty("jobsPerSecond").GetDouble():F1} jobs/s  ETA {eta}");
+    }
+
+    public static void WriteTable(TextWriter output, IReadOnlyList<string> headers, IReadOnlyList<string[]> rows, int maxWidth = 60)
+    {
+        string Cell(string s) => s.Length > maxWidth ? s[..(maxWidth - 1)] + "…" : s;
+        var widths = headers.Select((h, i) => Math.Max(h.Length, rows.Select(r => Cell(r[i]).Length).DefaultIfEmpty(0).Max())).ToArray();
+        output.WriteLine(string.Join(" | ", headers.Select((h, i) => h.PadRight(widths[i]))));
+        output.WriteLine(string.Join("-+-", widths.Select(w => new string('-', w))));
+        foreach (var row in rows) output.WriteLine(string.Join(" | ", row.Select((c, i) => Cell(c.ReplaceLineEndings(" ")).PadRight(widths[i]))));
+    }
+}
