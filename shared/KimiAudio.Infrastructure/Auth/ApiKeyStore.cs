@@ -7,6 +7,7 @@ namespace KimiAudio.Infrastructure.Auth;
 /// <summary>API keys in Postgres: created, listed and revoked by the CLI, verified by the orchestrator on every request.</summary>
 public sealed partial class ApiKeyStore(NpgsqlDataSource dataSource)
 {
+    // columns are aliased to the property names: the CLI does not set Dapper's global underscore matching
     /// <summary>Keys unused this long get their last_used_at refreshed by a verification (one write per key and interval).</summary>
     private static readonly TimeSpan LastUsedResolution = TimeSpan.FromMinutes(1);
 
@@ -17,7 +18,7 @@ public sealed partial class ApiKeyStore(NpgsqlDataSource dataSource)
             throw new ArgumentException("a key name starts with a letter and has at most 64 letters, digits, '.', '_' or '-'", nameof(name));
         const string sql = """
             INSERT INTO api_keys (name, prefix, hash) VALUES (@name, @prefix, @hash)
-            RETURNING id, name, prefix, created_at, revoked_at, last_used_at
+            RETURNING id, name, prefix, created_at AS CreatedAt, revoked_at AS RevokedAt, last_used_at AS LastUsedAt
             """;
         var (key, prefix, hash) = ApiKeySecret.Generate();
         await using var connection = await dataSource.OpenConnectionAsync(ct);
@@ -34,7 +35,7 @@ public sealed partial class ApiKeyStore(NpgsqlDataSource dataSource)
 
     public async Task<IReadOnlyList<ApiKeyInfo>> ListAsync(CancellationToken ct)
     {
-        const string sql = "SELECT id, name, prefix, created_at, revoked_at, last_used_at FROM api_keys ORDER BY id";
+        const string sql = "SELECT id, name, prefix, created_at AS CreatedAt, revoked_at AS RevokedAt, last_used_at AS LastUsedAt FROM api_keys ORDER BY id";
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         return (await connection.QueryAsync<ApiKeyInfo>(new CommandDefinition(sql, cancellationToken: ct))).ToList();
     }
@@ -54,7 +55,7 @@ public sealed partial class ApiKeyStore(NpgsqlDataSource dataSource)
     /// <summary>The active key that this text is, or null (malformed, unknown, wrong secret or revoked).</summary>
     public async Task<ApiKeyInfo?> VerifyAsync(string key, CancellationToken ct)
     {
-        const string select = "SELECT id, name, prefix, hash, created_at, revoked_at, last_used_at FROM api_keys WHERE prefix = @prefix AND revoked_at IS NULL";
+        const string select = "SELECT id, name, prefix, hash, created_at AS CreatedAt, revoked_at AS RevokedAt, last_used_at AS LastUsedAt FROM api_keys WHERE prefix = @prefix AND revoked_at IS NULL";
         const string touch = "UPDATE api_keys SET last_used_at = now() WHERE id = @Id AND (last_used_at IS NULL OR last_used_at < now() - @resolution)";
         if (!ApiKeySecret.TryGetPrefix(key, out var prefix)) return null;
         await using var connection = await dataSource.OpenConnectionAsync(ct);
