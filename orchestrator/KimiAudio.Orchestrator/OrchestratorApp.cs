@@ -1,5 +1,6 @@
 using KimiAudio.Orchestrator.Auth;
 using KimiAudio.Orchestrator.Batches;
+using KimiAudio.Orchestrator.Schedules;
 using KimiAudio.ServiceDefaults;
 
 namespace KimiAudio.Orchestrator;
@@ -19,6 +20,7 @@ public static class OrchestratorApp
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false }).AllowAnonymous();
         app.MapHealthChecks("/health/ready").AllowAnonymous();
         app.MapBatchEndpoints();
+        app.MapScheduleEndpoints();
         return app;
     }
 }
