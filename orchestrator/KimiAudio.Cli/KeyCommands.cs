@@ -49,20 +49,11 @@ public static class KeyCommands
 
     private static string Time(DateTime? t) => t?.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture) ?? "-";
 
-    private static async Task<int> RunAsync(string? connectionString, Func<ApiKeyStore, Task> action)
+    private static Task<int> RunAsync(string? connectionString, Func<ApiKeyStore, Task> action) => CliAction.RunAsync(async () =>
     {
-        try
-        {
-            var cs = connectionString ?? Environment.GetEnvironmentVariable("POSTGRES_CONNECTION")
-                ?? throw new CliException("no connection string: pass --connection or set POSTGRES_CONNECTION");
-            await using var dataSource = NpgsqlDataSource.Create(cs);
-            await action(new ApiKeyStore(dataSource));
-            return 0;
-        }
-        catch (Exception ex) when (ex is CliException or ArgumentException or NpgsqlException)
-        {
-            Console.Error.WriteLine($"kimia: {ex.Message}");
-            return 1;
-        }
-    }
+        var cs = connectionString ?? Environment.GetEnvironmentVariable("POSTGRES_CONNECTION")
+            ?? throw new CliException("no connection string: pass --connection or set POSTGRES_CONNECTION");
+        await using var dataSource = NpgsqlDataSource.Create(cs);
+        await action(new ApiKeyStore(dataSource));
+    });
 }

@@ -106,6 +106,7 @@ upload.SetAction(async (parse, ct) => await RunAsync(async () =>
 root.Subcommands.Add(upload);
 
 root.Subcommands.Add(KeyCommands.Create());
+root.Subcommands.Add(ScheduleCommands.Create(api, apiKey));
 
 return await root.Parse(args).InvokeAsync();
 

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using KimiAudio.Orchestrator.Schedules;
 using KimiAudio.Pipeline.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace KimiAudio.Pipeline.Tests;
 
@@ -183,5 +185,53 @@ public sealed class ScheduleTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.NoContent, (await p.Api.DeleteAsync("/schedules/nightly")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await p.Api.GetAsync($"/schedules/{created.GetProperty("scheduleId").GetGuid()}")).StatusCode);
+    }
+}
+
+/// <summary>Exactly-once firing under deliberate contention: many concurrent rounds of both instances' runners.</summary>
+public sealed class ScheduleContentionTests : IAsyncLifetime
+{
+    private TestPipeline p = null!;
+
+    public async Task InitializeAsync()
+    {
+        p = await TestPipeline.CreateAsync();
+        await p.UploadAsync("hot/a.wav", TestAudio.ToneWav(0.5));
+    }
+
+    public async Task DisposeAsync() => await p.DisposeAsync();
+
+    [Fact]
+    public async Task Eight_concurrent_runner_loops_on_two_instances_fire_each_second_once()
+    {
+        // the hosted loops tick once an hour: this test drives the runners itself, four loops per instance at once
+        var idle = new Dictionary<string, string?> { ["Schedules:IntervalSeconds"] = "3600", ["Schedules:MisfireToleranceSeconds"] = "5" };
+        await p.StartOrchestratorAsync(idle);
+        await p.StartOrchestratorAsync(idle);
+        var response = await p.Api.PostAsJsonAsync("/schedules", new { name = "hot", cron = "* * * * * *", source = $"s3://{p.Bucket}/hot/", task = "asr", missedRunPolicy = "run_once" });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var scheduleId = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("scheduleId").GetGuid();
+
+        var runners = p.Orchestrators.Select(o => o.Services.GetRequiredService<ScheduleRunner>()).ToList();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(6));
+        var handledBy = new int[runners.Count];
+        var loops = runners.SelectMany((runner, i) => Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                Interlocked.Add(ref handledBy[i], await runner.FireDueAsync(CancellationToken.None));
+                await Task.Delay(Random.Shared.Next(0, 20));
+            }
+        })));
+        await Task.WhenAll(loops);
+
+        var firings = await p.QueryAsync<(DateTime FireTime, Guid? BatchId, string FiredBy)>(
+            "SELECT fire_time, batch_id, fired_by FROM schedule_firings WHERE schedule_id = @scheduleId ORDER BY fire_time", new { scheduleId });
+        Assert.True(firings.Count >= 4, $"{firings.Count} firings");
+        for (var i = 1; i < firings.Count; i++) Assert.Equal(TimeSpan.FromSeconds(1), firings[i].FireTime - firings[i - 1].FireTime);
+        Assert.True(handledBy.Sum() >= 1 && handledBy.Sum() <= firings.Count, $"rounds that fired: {string.Join(", ", handledBy)}; firings {firings.Count}");
+        var batches = await p.QueryAsync<Guid>("SELECT batch_id FROM batches WHERE source = @source", new { source = $"s3://{p.Bucket}/hot/" });
+        Assert.Equal(firings.Select(f => f.BatchId!.Value).Order(), batches.Order());
+        Assert.All(firings, f => Assert.Contains(f.FiredBy, runners.Select(r => r.InstanceId)));
     }
 }

@@ -38,6 +38,8 @@ public sealed class TestPipeline : IAsyncDisposable
     public string Bucket { get; }
     public IObjectStore Store { get; }
     public HttpClient Api { get; private set; } = new();
+    /// <summary>The orchestrator hosts started so far (their services, e.g. to drive a hosted service directly).</summary>
+    public IReadOnlyList<WebApplication> Orchestrators => orchestrators;
     /// <summary>The key <see cref="Api"/> sends, created through the same code path as `kimia keys create`.</summary>
     public string ApiKey { get; private set; } = "";
     /// <summary>S3 endpoint the services use (a fault-injecting proxy can take the place of s3rver).</summary>
