@@ -25,7 +25,10 @@ public sealed class FaultToleranceTests : IAsyncLifetime
         await p.UploadAsync("k/a-long.wav", TestAudio.ToneWav(100)); // 4 segments of ≤ 30 s
         for (var i = 0; i < 19; i++) await p.UploadAsync($"k/b-{i:D2}.wav", TestAudio.ToneWav(1));
         var callLog = Path.Combine(Path.GetTempPath(), $"kimia-calls-{p.Id}.log");
-        var engine = new Dictionary<string, string?> { ["TestEngine:DelayMs"] = "400", ["TestEngine:MaxBatchSize"] = "2", ["TestEngine:CallLog"] = callLog };
+        var engine = new Dictionary<string, string?>
+        {
+            ["TestEngine:DelayMs"] = "400", ["TestEngine:MaxBatchSize"] = "2", ["TestEngine:CallLog"] = callLog, ["Worker:LeaseSeconds"] = "3",
+        };
         await p.StartOrchestratorAsync();
         var batchId = await p.SubmitAsync(new { source = $"s3://{p.Bucket}/k/", task = "asr" });
         var longJob = await p.QuerySingleAsync<Guid>("SELECT job_id FROM jobs WHERE batch_id = @batchId AND input_key = 'k/a-long.wav'", new { batchId });
@@ -137,7 +140,7 @@ public sealed class FaultToleranceTests : IAsyncLifetime
         await p.StartOrchestratorAsync();
         var hung = await p.StartWorkerAsync(new Dictionary<string, string?>
         {
-            ["TestEngine:HangPrompt"] = "hang", ["TestEngine:MaxBatchSize"] = "1", ["Worker:StallSeconds"] = "2",
+            ["TestEngine:HangPrompt"] = "hang", ["TestEngine:MaxBatchSize"] = "1", ["Worker:StallSeconds"] = "2", ["Worker:LeaseSeconds"] = "3",
         });
         var batchId = await p.SubmitAsync(new { manifest = $"s3://{p.Bucket}/list.csv", task = "asr" });
         var stuck = await p.QuerySingleAsync<Guid>("SELECT job_id FROM jobs WHERE batch_id = @batchId AND input_key = 'h/stuck.wav'", new { batchId });

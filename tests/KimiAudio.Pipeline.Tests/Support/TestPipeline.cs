@@ -85,7 +85,7 @@ public sealed class TestPipeline : IAsyncDisposable
         ["Sweeper:IntervalSeconds"] = "0.5",
         ["Sweeper:MaxAttempts"] = "5",
         ["Worker:MaxAttempts"] = "5",
-        ["Worker:LeaseSeconds"] = "3",
+        ["Worker:LeaseSeconds"] = "10", // tests that need a lease to run out set 3
         ["Worker:RedeliveryBaseDelaySeconds"] = "0.2",
         ["Worker:BatchTimeLimitMs"] = "50",
         ["Engine:Kind"] = DeterministicEngine.Kind,
