@@ -136,6 +136,14 @@ public sealed class ScheduleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_orchestrator_with_an_invalid_schedule_tick_refuses_to_start()
+    {
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(
+            () => p.StartOrchestratorAsync(new Dictionary<string, string?> { ["Schedules:IntervalSeconds"] = "0" }));
+        Assert.Contains("IntervalSeconds", error.Message);
+    }
+
+    [Fact]
     public async Task Bad_fields_get_400_naming_the_field_and_unknown_schedules_404()
     {
         await p.StartOrchestratorAsync(FastTicks);
