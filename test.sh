@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the solution on a fresh Debian 12 machine (root, .NET 10 SDK, node/npm present):
 # installs and starts the local services (infra/services.sh), builds in Release and runs all test projects against them.
-# Prints "N passed, N failed" last and exits non-zero on any failure. Services are stopped on exit
+# Prints "N passed, N failed" as its very last line and exits non-zero on any failure. Services are stopped on exit
 # (KIMIA_KEEP_SERVICES=1 leaves them running). Extra arguments go to `dotnet test` (e.g. --filter FullyQualifiedName~Audio).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -11,9 +11,13 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK (dotnet) is not on PATH" >&2; exit 1; }
 
+# The summary is printed last, after the services have stopped; a run that fails before the tests counts as one failure.
+SUMMARY="0 passed, 1 failed"
 cleanup() {
   local rc=$?
   if [[ "${KIMIA_KEEP_SERVICES:-0}" != 1 ]]; then infra/services.sh stop || true; fi
+  echo "== test.sh took ${SECONDS} s"
+  echo "$SUMMARY"
   exit "$rc"
 }
 trap cleanup EXIT
@@ -54,5 +58,5 @@ if ((total == 0)); then
   echo "no test ran" >&2
   failed=$((failed > 0 ? failed : 1))
 fi
-echo "$passed passed, $failed failed"
+SUMMARY="$passed passed, $failed failed"
 ((failed == 0))

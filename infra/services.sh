@@ -29,7 +29,7 @@ RMQ_BIN=/usr/lib/rabbitmq/bin
 PG_BIN=/usr/lib/postgresql/15/bin
 S3RVER_VERSION=3.7.1
 APT_PACKAGES=(rabbitmq-server postgresql ffmpeg espeak-ng sox)
-READY_TIMEOUT_S="${KIMIA_READY_TIMEOUT_S:-90}"
+READY_TIMEOUT_S="${KIMIA_READY_TIMEOUT_S:-180}"
 
 log() { printf '[services] %s\n' "$*" >&2; }
 die() { printf '[services] ERROR: %s\n' "$*" >&2; exit 1; }

@@ -80,8 +80,7 @@ public static class AudioDecoder
         {
             throw new AudioDecodeException("WAV file contains no audio samples");
         }
-        var mono = new MonoBuffer(h.SampleRate, limits.MaxSeconds, initialCapacity: 16);
-        mono.ThrowIfOverLimit(frames);
+        MonoBuffer.ThrowIfOverLimit(frames, h.SampleRate, limits.MaxSeconds);
         var samples = new float[frames];
         PcmToMono.Convert(bytes.Slice((int)h.DataOffset, (int)frames * h.BlockAlign), h, samples);
         return new SourceAudio(samples, h.SampleRate, h.Channels, h.Describe());

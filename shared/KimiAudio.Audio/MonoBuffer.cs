@@ -13,7 +13,7 @@ internal sealed class MonoBuffer
     public MonoBuffer(int sampleRate, double maxSeconds, int initialCapacity = 1 << 16)
     {
         _maxSeconds = maxSeconds;
-        _maxFrames = Math.Min((long)Math.Ceiling(maxSeconds * sampleRate), Array.MaxLength);
+        _maxFrames = MaxFrames(sampleRate, maxSeconds);
         _samples = new float[(int)Math.Clamp(initialCapacity, 16, Math.Max(16, _maxFrames))];
     }
 
@@ -33,13 +33,20 @@ internal sealed class MonoBuffer
 
     public void Advance(int frames) => Count += frames;
 
-    public void ThrowIfOverLimit(long frames)
+    public void ThrowIfOverLimit(long frames) => ThrowIfOverLimit(frames, _maxFrames, _maxSeconds);
+
+    public static void ThrowIfOverLimit(long frames, int sampleRate, double maxSeconds) =>
+        ThrowIfOverLimit(frames, MaxFrames(sampleRate, maxSeconds), maxSeconds);
+
+    private static void ThrowIfOverLimit(long frames, long maxFrames, double maxSeconds)
     {
-        if (frames > _maxFrames)
+        if (frames > maxFrames)
         {
-            throw new AudioDecodeException($"audio is longer than the limit of {_maxSeconds:0.###} s");
+            throw new AudioDecodeException($"audio is longer than the limit of {maxSeconds:0.###} s");
         }
     }
+
+    private static long MaxFrames(int sampleRate, double maxSeconds) => Math.Min((long)Math.Ceiling(maxSeconds * sampleRate), Array.MaxLength);
 
     public Span<float> Samples => _samples.AsSpan(0, Count);
 }
