@@ -136,6 +136,24 @@ public sealed class ScheduleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_firing_whose_source_is_gone_records_why_and_the_schedule_goes_on()
+    {
+        await p.StartOrchestratorAsync(FastTicks);
+        var id = (await CreateAsync(new { name = "gone", cron = "* * * * * *", source = "s3://kimia-no-such-bucket-here/x/", task = "asr" }))
+            .GetProperty("scheduleId").GetGuid();
+        await WaitForFiringsAsync(id, 2, TimeSpan.FromSeconds(30));
+        Assert.Equal(HttpStatusCode.OK, (await p.Api.PostAsync("/schedules/gone/pause", null)).StatusCode);
+
+        var firings = await p.QueryAsync<(Guid? BatchId, string? Error)>("SELECT batch_id, error FROM schedule_firings WHERE schedule_id = @id", new { id });
+        Assert.All(firings, f => Assert.Null(f.BatchId));
+        Assert.All(firings, f => Assert.False(string.IsNullOrWhiteSpace(f.Error)));
+        Assert.Equal(0, await p.QuerySingleAsync<int>("SELECT count(*)::int FROM batches"));
+        var view = JsonDocument.Parse(await p.Api.GetStringAsync("/schedules/gone")).RootElement;
+        Assert.Equal(firings.Count, view.GetProperty("recentFirings").GetArrayLength());
+        Assert.Contains(view.GetProperty("recentFirings")[0].GetProperty("error").GetString(), firings.Select(f => f.Error));
+    }
+
+    [Fact]
     public async Task An_orchestrator_with_an_invalid_schedule_tick_refuses_to_start()
     {
         var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(
