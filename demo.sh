@@ -67,6 +67,8 @@ kimia upload "$RUN/samples" s3://kimia-demo/samples/
 
 echo "== migrate"
 kimia migrate
+# every API call needs a key: the CLI creates one in PostgreSQL and prints it once
+export KIMIA_API_KEY="$(kimia keys create "demo-$(date +%s)")"
 
 echo "== start orchestrator and worker (engine: $ENGINE_KIND)"
 dotnet "$RUN/bin/KimiAudio.Orchestrator/KimiAudio.Orchestrator.dll" --urls "$KIMIA_API" > "$RUN/orchestrator.log" 2>&1 &

@@ -6,6 +6,7 @@ using System.Text;
 using KimiAudio.Bench.Pipeline;
 using KimiAudio.Contracts;
 using KimiAudio.Infrastructure;
+using KimiAudio.Infrastructure.Auth;
 using KimiAudio.Infrastructure.Storage;
 using KimiAudio.Migrator;
 using KimiAudio.Orchestrator;
@@ -82,6 +83,8 @@ try
     var worker = TestWorker.Build(Args([]));
     await worker.StartAsync();
     using var api = new HttpClient { BaseAddress = new Uri(orchestrator.Urls.First()), Timeout = TimeSpan.FromMinutes(30) };
+    await using (var keys = NpgsqlDataSource.Create(connection))
+        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await new ApiKeyStore(keys).CreateAsync("bench", CancellationToken.None)).Key);
     var clock = Stopwatch.StartNew();
     var response = await api.PostAsJsonAsync("/batches", new { source = $"s3://{bucket}/in/", task = "asr" });
     response.EnsureSuccessStatusCode();

@@ -3,10 +3,28 @@ using System.Text.Json;
 
 namespace KimiAudio.Cli;
 
-/// <summary>The orchestrator's HTTP API, as the CLI uses it.</summary>
-public sealed class ApiClient(Uri baseAddress) : IDisposable
+/// <summary>The orchestrator's HTTP API, as the CLI uses it. The API key defaults to $KIMIA_API_KEY.</summary>
+public sealed class ApiClient : IDisposable
 {
-    private readonly HttpClient http = new() { BaseAddress = baseAddress, Timeout = TimeSpan.FromMinutes(30) };
+    public const string ApiKeyVariable = "KIMIA_API_KEY";
+    private readonly HttpClient http;
+
+    public ApiClient(Uri baseAddress, string? apiKey = null)
+    {
+        http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromMinutes(30) };
+        apiKey ??= Environment.GetEnvironmentVariable(ApiKeyVariable);
+        if (!string.IsNullOrWhiteSpace(apiKey)) http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiKey.Trim());
+    }
+
+    /// <summary>Any call of the API; a non-success answer becomes a <see cref="CliException"/> naming the bad fields.</summary>
+    public async Task<JsonElement?> SendAsync(HttpMethod method, string path, object? body, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
+        using var response = await http.SendAsync(request, ct);
+        var text = await response.Content.ReadAsStringAsync(ct);
+        if (!response.IsSuccessStatusCode) throw new CliException($"{method} {path} answered {(int)response.StatusCode}: {Describe(text)}");
+        return text.Length == 0 ? null : JsonDocument.Parse(text).RootElement;
+    }
 
     public async Task<JsonElement> SubmitAsync(object request, CancellationToken ct)
     {
@@ -59,6 +77,7 @@ public sealed class ApiClient(Uri baseAddress) : IDisposable
             var json = JsonDocument.Parse(body).RootElement;
             if (json.TryGetProperty("errors", out var errors))
                 return string.Join("; ", errors.EnumerateObject().Select(e => $"{e.Name}: {string.Join(", ", e.Value.EnumerateArray().Select(v => v.GetString()))}"));
+            if (json.TryGetProperty("detail", out var detail) && detail.GetString() is { Length: > 0 } text) return text;
         }
         catch (JsonException)
         {

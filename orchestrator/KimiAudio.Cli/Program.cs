@@ -11,8 +11,14 @@ var api = new Option<string>("--api")
     DefaultValueFactory = _ => Environment.GetEnvironmentVariable("KIMIA_API") ?? "http://127.0.0.1:5080",
     Recursive = true,
 };
+var apiKey = new Option<string?>("--api-key")
+{
+    Description = $"API key of the orchestrator (default ${ApiClient.ApiKeyVariable}; create one with `kimia keys create <name>`)",
+    Recursive = true,
+};
 var root = new RootCommand("kimia: run Kimi-Audio over audio collections through the KimiAudio.Pipeline orchestrator");
 root.Options.Add(api);
+root.Options.Add(apiKey);
 
 var source = new Option<string?>("--source") { Description = "s3://bucket/prefix: every object under it is one job" };
 var manifest = new Option<string?>("--manifest") { Description = "s3://bucket/list.jsonl|csv: keys (and optional prompts) to process" };
@@ -27,7 +33,7 @@ var wait = new Option<bool>("--wait") { Description = "show a progress bar until
 var submit = new Command("submit", "Submit a batch; prints its id") { source, manifest, task, question, output, priority, temperature, seed, maxTokens, wait };
 submit.SetAction(async (parse, ct) => await RunAsync(async () =>
 {
-    using var client = new ApiClient(new Uri(parse.GetValue(api)!));
+    using var client = new ApiClient(new Uri(parse.GetValue(api)!), parse.GetValue(apiKey));
     var created = await client.SubmitAsync(new
     {
         source = parse.GetValue(source),
@@ -50,7 +56,7 @@ var watch = new Option<bool>("--watch") { Description = "keep redrawing until th
 var status = new Command("status", "Show a batch's progress") { batchArgument, watch };
 status.SetAction(async (parse, ct) => await RunAsync(async () =>
 {
-    using var client = new ApiClient(new Uri(parse.GetValue(api)!));
+    using var client = new ApiClient(new Uri(parse.GetValue(api)!), parse.GetValue(apiKey));
     var batchId = parse.GetValue(batchArgument);
     if (parse.GetValue(watch)) await WatchAsync(client, batchId, ct);
     else Console.WriteLine(Views.ProgressLine(await client.GetBatchAsync(batchId, ct)));
@@ -61,7 +67,7 @@ var resultsArgument = new Argument<Guid>("batch-id") { Description = "the id pri
 var results = new Command("results", "Print a batch's results (and its failed jobs) as a table") { resultsArgument };
 results.SetAction(async (parse, ct) => await RunAsync(async () =>
 {
-    using var client = new ApiClient(new Uri(parse.GetValue(api)!));
+    using var client = new ApiClient(new Uri(parse.GetValue(api)!), parse.GetValue(apiKey));
     var batchId = parse.GetValue(resultsArgument);
     var rows = new List<string[]>();
     await foreach (var r in client.ResultsAsync(batchId, ct))
@@ -99,6 +105,9 @@ upload.SetAction(async (parse, ct) => await RunAsync(async () =>
     Console.Error.WriteLine($"uploaded {count} file(s) to {parse.GetValue(uploadTarget)}");
 }));
 root.Subcommands.Add(upload);
+
+root.Subcommands.Add(KeyCommands.Create());
+root.Subcommands.Add(ScheduleCommands.Create(api, apiKey));
 
 return await root.Parse(args).InvokeAsync();
 

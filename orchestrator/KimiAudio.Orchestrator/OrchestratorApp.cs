@@ -1,4 +1,6 @@
+using KimiAudio.Orchestrator.Auth;
 using KimiAudio.Orchestrator.Batches;
+using KimiAudio.Orchestrator.Schedules;
 using KimiAudio.ServiceDefaults;
 
 namespace KimiAudio.Orchestrator;
@@ -11,9 +13,14 @@ public static class OrchestratorApp
         var builder = WebApplication.CreateBuilder(args);
         builder.AddServiceDefaults();
         builder.Services.AddOrchestrator();
+        builder.Services.AddApiSecurity();
         var app = builder.Build();
-        app.MapHealthChecks("/health");
+        app.UseApiSecurity();
+        app.MapHealthChecks("/health").AllowAnonymous();
+        app.MapHealthChecks("/health/live", new() { Predicate = _ => false }).AllowAnonymous();
+        app.MapHealthChecks("/health/ready").AllowAnonymous();
         app.MapBatchEndpoints();
+        app.MapScheduleEndpoints();
         return app;
     }
 }

@@ -1,5 +1,6 @@
 using KimiAudio.Infrastructure;
 using KimiAudio.Orchestrator.Batches;
+using KimiAudio.Orchestrator.Schedules;
 using KimiAudio.Orchestrator.Sweeper;
 using KimiAudio.ServiceDefaults;
 
@@ -21,6 +22,7 @@ public static class OrchestratorServices
         services.AddSingleton<BatchSubmitter>();
         services.AddPipelineMessaging(_ => { });
         services.AddHostedService<LeaseSweeper>();
+        services.AddSchedules();
         return services;
     }
 }

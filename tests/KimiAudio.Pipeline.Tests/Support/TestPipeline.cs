@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using Dapper;
 using KimiAudio.Infrastructure;
+using KimiAudio.Infrastructure.Auth;
 using KimiAudio.Infrastructure.Storage;
 using KimiAudio.Migrator;
 using KimiAudio.Orchestrator;
@@ -37,6 +38,10 @@ public sealed class TestPipeline : IAsyncDisposable
     public string Bucket { get; }
     public IObjectStore Store { get; }
     public HttpClient Api { get; private set; } = new();
+    /// <summary>The orchestrator hosts started so far (their services, e.g. to drive a hosted service directly).</summary>
+    public IReadOnlyList<WebApplication> Orchestrators => orchestrators;
+    /// <summary>The key <see cref="Api"/> sends, created through the same code path as `kimia keys create`.</summary>
+    public string ApiKey { get; private set; } = "";
     /// <summary>S3 endpoint the services use (a fault-injecting proxy can take the place of s3rver).</summary>
     public string S3ServiceUrl { get; set; } = ServiceSettings.S3ServiceUrl;
 
@@ -68,6 +73,7 @@ public sealed class TestPipeline : IAsyncDisposable
         var migrated = DatabaseMigrator.Migrate(pipeline.ConnectionString, log);
         if (!migrated.Successful) throw new InvalidOperationException("migration failed: " + log);
         await pipeline.Store.EnsureBucketAsync(pipeline.Bucket, CancellationToken.None);
+        pipeline.ApiKey = await pipeline.CreateApiKeyAsync("tests");
         return pipeline;
     }
 
@@ -112,6 +118,14 @@ public sealed class TestPipeline : IAsyncDisposable
         await app.StartAsync();
         orchestrators.Add(app);
         Api = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromMinutes(2) };
+        Api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
+    }
+
+    /// <summary>Creates an API key in this test's database (as `kimia keys create` does) and returns its text.</summary>
+    public async Task<string> CreateApiKeyAsync(string name)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(ConnectionString);
+        return (await new ApiKeyStore(dataSource).CreateAsync(name, CancellationToken.None)).Key;
     }
 
     public async Task<IHost> StartWorkerAsync(IDictionary<string, string?>? extra = null)

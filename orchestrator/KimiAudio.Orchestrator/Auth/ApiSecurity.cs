@@ -1,0 +1,33 @@
+using KimiAudio.Infrastructure.Auth;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+
+namespace KimiAudio.Orchestrator.Auth;
+
+/// <summary>
+/// Every endpoint requires an API key unless it is marked AllowAnonymous (the health endpoints): a fallback policy, so
+/// an endpoint added later is protected without anyone remembering to. Errors become problem details without internals.
+/// </summary>
+public static class ApiSecurity
+{
+    public static IServiceCollection AddApiSecurity(this IServiceCollection services)
+    {
+        services.AddProblemDetails();
+        services.AddSingleton<ApiKeyStore>();
+        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        services.AddAuthorizationBuilder().SetFallbackPolicy(
+            new AuthorizationPolicyBuilder(ApiKeyAuthenticationHandler.SchemeName).RequireAuthenticatedUser().Build());
+        return services;
+    }
+
+    /// <summary>Exception handler (a 500 problem with no stack trace or message), then authentication and authorization.</summary>
+    public static WebApplication UseApiSecurity(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        return app;
+    }
+}
