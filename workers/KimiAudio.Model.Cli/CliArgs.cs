@@ -33,7 +33,7 @@ public sealed class CliArgs
         var v = Get(name);
         if (v is null) return fallback;
         try { return parse(v); }
-        catch (FormatException) { throw new CliException($"option --{name}: '{v}' is not a valid value"); }
+        catch (Exception e) when (e is FormatException or OverflowException) { throw new CliException($"option --{name}: '{v}' is not a valid value"); }
     }
 
     /// <summary>Fails on options that no command read (typos must not be ignored silently).</summary>

@@ -43,7 +43,7 @@ public sealed class TorchKimiAudioEngine : IInferenceEngine, IDisposable
             model.Dispose();
             throw new InvalidOperationException($"the vocoder produces {d.SampleRate} Hz; the worker stores {EngineResult.SpeechSampleRate} Hz speech");
         }
-        var name = options.ModelId ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.ModelPath)));
+        var name = Optional(options.ModelId) ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.ModelPath)));
         return new TorchKimiAudioEngine(model, $"{name}@{options.DType}", options.MaxBatchSize);
     }
 
