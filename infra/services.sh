@@ -28,7 +28,7 @@ S3_PORT="${KIMIA_S3_PORT:-4569}"
 RMQ_BIN=/usr/lib/rabbitmq/bin
 PG_BIN=/usr/lib/postgresql/15/bin
 S3RVER_VERSION=3.7.1
-APT_PACKAGES=(rabbitmq-server postgresql ffmpeg espeak-ng sox)
+APT_PACKAGES=(rabbitmq-server postgresql ffmpeg espeak-ng sox chromium chromium-driver)
 READY_TIMEOUT_S="${KIMIA_READY_TIMEOUT_S:-180}"
 
 log() { printf '[services] %s\n' "$*" >&2; }

@@ -9,10 +9,12 @@ namespace KimiAudio.Orchestrator.Auth;
 /// <summary>
 /// Authenticates a request by its API key (<c>Authorization: Bearer &lt;key&gt;</c> or <c>X-Api-Key: &lt;key&gt;</c>)
 /// against the hashed keys in Postgres; a challenge answers 401 with a problem body that says what was wrong.
+/// Under /ui (the results browser) the key may instead come from the login cookie (<see cref="BrowserSession"/>), and a
+/// challenge there redirects to the login page.
 /// </summary>
 public sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory loggerFactory, UrlEncoder encoder,
-    ApiKeyStore store, IProblemDetailsService problems)
+    ApiKeyStore store, IProblemDetailsService problems, BrowserSession session)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -20,7 +22,7 @@ public sealed class ApiKeyAuthenticationHandler(
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        var key = ReadKey(Request);
+        var key = ReadKey(Request) ?? (BrowserSession.IsBrowserPath(Request.Path) ? session.ReadKey(Request) : null);
         if (key is null) return AuthenticateResult.NoResult();
         var info = await store.VerifyAsync(key, Context.RequestAborted);
         if (info is null) return AuthenticateResult.Fail("the API key is invalid or revoked");
@@ -32,6 +34,13 @@ public sealed class ApiKeyAuthenticationHandler(
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (BrowserSession.IsBrowserPath(Request.Path))
+        {
+            if (BrowserSession.HasCookie(Request)) BrowserSession.SignOut(Context); // expired, tampered with or revoked
+            var returnUrl = BrowserSession.SafeReturnUrl(Request.Path + Request.QueryString);
+            Response.Redirect($"{BrowserSession.LoginPath}?returnUrl={Uri.EscapeDataString(returnUrl)}");
+            return;
+        }
         var result = await HandleAuthenticateOnceSafeAsync();
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = "Bearer";

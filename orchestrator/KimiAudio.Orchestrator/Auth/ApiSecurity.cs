@@ -1,6 +1,7 @@
 using KimiAudio.Infrastructure.Auth;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.DataProtection;
 
 namespace KimiAudio.Orchestrator.Auth;
 
@@ -14,6 +15,8 @@ public static class ApiSecurity
     {
         services.AddProblemDetails();
         services.AddSingleton<ApiKeyStore>();
+        services.AddDataProtection();
+        services.AddSingleton<BrowserSession>();
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorizationBuilder().SetFallbackPolicy(

@@ -1,0 +1,51 @@
+namespace KimiAudio.Orchestrator.Browser;
+
+/// <summary>A row of the batch page's job table: the job, its error and the start of its result text.</summary>
+public sealed record JobListItem
+{
+    public Guid JobId { get; init; }
+    public int Seq { get; init; }
+    public string InputKey { get; init; } = "";
+    public string State { get; init; } = "";
+    public int Attempts { get; init; }
+    public string? Error { get; init; }
+    public double? AudioSeconds { get; init; }
+    public Guid? ReusedJobId { get; init; }
+    /// <summary>The first <see cref="BrowserRepository.ListTextChars"/> characters of the result text (null: no result).</summary>
+    public string? Text { get; init; }
+    public bool HasSpeech { get; init; }
+}
+
+/// <summary>Everything the job page shows: the job, its batch's options and its result (own or reused), if any.</summary>
+public sealed record JobDetail
+{
+    public Guid JobId { get; init; }
+    public Guid BatchId { get; init; }
+    public int Seq { get; init; }
+    public string State { get; init; } = "";
+    public int Attempts { get; init; }
+    public string? Error { get; init; }
+    public string InputBucket { get; init; } = "";
+    public string InputKey { get; init; } = "";
+    public long? InputSize { get; init; }
+    public string? Prompt { get; init; }
+    public double? AudioSeconds { get; init; }
+    public Guid? ReusedJobId { get; init; }
+    public DateTime CreatedAt { get; init; }
+    public DateTime? StartedAt { get; init; }
+    public DateTime? FinishedAt { get; init; }
+    public string Task { get; init; } = "";
+    public string OutputType { get; init; } = "";
+    public string? Text { get; init; }
+    public string? ArtifactBucket { get; init; }
+    public string? ArtifactKey { get; init; }
+    public string? ModelId { get; init; }
+
+    /// <summary>The object behind an audio kind of this job ("input" or "speech"), or null when it has none.</summary>
+    public (string Bucket, string Key)? Audio(string kind) => kind switch
+    {
+        BrowserEndpoints.InputAudio => (InputBucket, InputKey),
+        BrowserEndpoints.SpeechAudio when ArtifactBucket is { } bucket && ArtifactKey is { } key => (bucket, key),
+        _ => null,
+    };
+}
