@@ -3,6 +3,8 @@ using KimiAudio.Infrastructure.Auth;
 using KimiAudio.Infrastructure.Storage;
 using KimiAudio.Orchestrator.Auth;
 using KimiAudio.Orchestrator.Batches;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.Extensions.Options;
 
 namespace KimiAudio.Orchestrator.Browser;
@@ -22,6 +24,11 @@ public static class BrowserEndpoints
     {
         services.AddOptions<BrowserOptions>().BindConfiguration(BrowserOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<BrowserRepository>();
+        services.AddOptions<KeyManagementOptions>().Configure<IOptions<BrowserOptions>, ILoggerFactory>((keys, browser, logs) =>
+        {
+            if (browser.Value.SessionKeyRingPath is { Length: > 0 } path)
+                keys.XmlRepository = new FileSystemXmlRepository(Directory.CreateDirectory(path), logs);
+        });
         return services;
     }
 

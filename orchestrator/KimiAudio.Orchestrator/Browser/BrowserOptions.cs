@@ -20,4 +20,10 @@ public sealed class BrowserOptions
     [Range(1, 1L << 31)] public long WaveformMaxBytes { get; set; } = 256L * 1024 * 1024;
 
     [Range(1, 24 * 3600)] public double WaveformMaxSeconds { get; set; } = 3600;
+
+    /// <summary>
+    /// Folder of the data-protection key ring that encrypts login cookies. Unset: ASP.NET Core's default
+    /// (~/.aspnet/DataProtection-Keys). Several orchestrator replicas behind one address must share one folder.
+    /// </summary>
+    public string? SessionKeyRingPath { get; set; }
 }

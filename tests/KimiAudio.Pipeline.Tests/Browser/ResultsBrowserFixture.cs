@@ -26,7 +26,8 @@ public sealed class ResultsBrowserFixture : IAsyncLifetime
     public Guid BadJobId { get; private set; }
     public string BadError { get; private set; } = "";
     public string GoodText { get; private set; } = "";
-    public Uri BaseAddress => Pipeline.Api.BaseAddress!;
+    /// <summary>The orchestrator the batch ran through (tests may start more).</summary>
+    public Uri BaseAddress { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
@@ -34,6 +35,7 @@ public sealed class ResultsBrowserFixture : IAsyncLifetime
         await Pipeline.UploadAsync(GoodKey, TestAudio.ToneWav(GoodSeconds));
         await Pipeline.UploadAsync(BadKey, TestAudio.Garbage());
         await Pipeline.StartOrchestratorAsync();
+        BaseAddress = Pipeline.Api.BaseAddress!;
         await Pipeline.StartWorkerAsync();
         BatchId = await Pipeline.SubmitAsync(new { source = $"s3://{Pipeline.Bucket}/ui/", task = "asr", outputType = "both" });
         await Pipeline.WaitForBatchAsync(BatchId, TimeSpan.FromMinutes(1));

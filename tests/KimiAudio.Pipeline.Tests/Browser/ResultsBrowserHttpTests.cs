@@ -203,4 +203,35 @@ public sealed class ResultsBrowserHttpTests(ResultsBrowserFixture f)
         Assert.StartsWith("/ui/login", after.Headers.Location?.OriginalString);
         Assert.Contains(after.Headers.GetValues("Set-Cookie"), c => c.StartsWith(BrowserSession.CookieName + "=;", StringComparison.Ordinal)); // cleared
     }
+
+    [Fact]
+    public async Task Replicas_sharing_a_key_ring_accept_each_others_sessions()
+    {
+        var ring = Directory.CreateTempSubdirectory("kimia-key-ring-");
+        try
+        {
+            var settings = new Dictionary<string, string?> { ["Browser:SessionKeyRingPath"] = ring.FullName };
+            await f.Pipeline.StartOrchestratorAsync(settings);
+            var first = new Uri(f.Pipeline.Orchestrators[^1].Urls.First());
+            await f.Pipeline.StartOrchestratorAsync(settings);
+            var second = new Uri(f.Pipeline.Orchestrators[^1].Urls.First());
+
+            using var login = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = first };
+            var response = await login.PostAsync("/ui/login", LoginForm(f.Pipeline.ApiKey));
+            Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+            var cookie = response.Headers.GetValues("Set-Cookie").Single().Split(';')[0];
+            Assert.NotEmpty(ring.GetFiles("key-*.xml"));
+
+            foreach (var (address, expected) in new[] { (second, HttpStatusCode.OK), (f.BaseAddress, HttpStatusCode.Redirect) })
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(address, "/ui"));
+                request.Headers.Add("Cookie", cookie);
+                Assert.Equal(expected, (await login.SendAsync(request)).StatusCode); // the fixture's orchestrator has another key ring
+            }
+        }
+        finally
+        {
+            ring.Delete(recursive: true);
+        }
+    }
 }
