@@ -119,14 +119,14 @@ public static class BrowserPages
             </p>
             <table id="jobs"><thead><tr><th>#</th><th>Input</th><th>State</th><th>Attempts</th><th>Audio</th><th>Error</th><th>Result text</th></tr></thead><tbody>
             """);
-        foreach (var j in jobs)
+        foreach (var (j, r) in jobs)
         {
-            var text = j.Text is null ? "" : j.Text.Length >= BrowserRepository.ListTextChars ? j.Text + " …" : j.Text;
+            var text = r.Text is null ? "" : r.Text.Length >= BrowserRepository.ListTextChars ? r.Text + " …" : r.Text;
             h.Add($"""
                 <tr data-job="{j.JobId}" data-state="{j.State}"><td class="num">{j.Seq}</td>
                 <td><a class="key" href="{JobUrl(j.JobId)}">{j.InputKey}</a></td>
                 <td>{new RawHtml(StateChip(j.State))}</td><td class="num">{j.Attempts}</td><td class="num">{Seconds(j.AudioSeconds)}</td>
-                <td class="error">{j.Error}</td><td class="text">{text}{(j.HasSpeech ? " 🔊" : "")}</td></tr>
+                <td class="error">{j.Error}</td><td class="text">{text}{(r.HasSpeech ? " 🔊" : "")}</td></tr>
                 """);
         }
         h.Add($"</tbody></table>");
@@ -134,7 +134,7 @@ public static class BrowserPages
         var filter = state is null ? "" : $"&state={Uri.EscapeDataString(state)}";
         h.Add($"""<div class="pager">""");
         if (after > 0) h.Add($"""<a href="{BatchUrl(b.BatchId)}?{filter.TrimStart('&')}">First page</a>""");
-        if (jobs.Count == pageSize) h.Add($"""<a id="next-page" href="{BatchUrl(b.BatchId)}?after={jobs[^1].Seq}{filter}">Next page →</a>""");
+        if (jobs.Count == pageSize) h.Add($"""<a id="next-page" href="{BatchUrl(b.BatchId)}?after={jobs[^1].Job.Seq}{filter}">Next page →</a>""");
         h.Add($"</div>");
         return Layout($"Batch {b.BatchId}", h);
     }

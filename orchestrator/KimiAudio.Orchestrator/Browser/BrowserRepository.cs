@@ -12,6 +12,9 @@ public sealed class BrowserRepository(NpgsqlDataSource dataSource, [FromKeyedSer
     /// <summary>How much of a result text the batch page's table shows (the job page shows all of it).</summary>
     public const int ListTextChars = 300;
 
+    // Dapper maps the part after the split to null when its first column (the text) is null: a job without a result
+    private static readonly ResultSnippet NoResult = new();
+
     /// <summary>A page of batches, newest first, each with its job counts by state.</summary>
     public async Task<IReadOnlyList<BatchProgress>> ListBatchesAsync(int offset, int limit, CancellationToken ct)
     {
@@ -45,8 +48,8 @@ public sealed class BrowserRepository(NpgsqlDataSource dataSource, [FromKeyedSer
              WHERE j.batch_id = @batchId AND j.seq > @after AND (@state::text IS NULL OR j.state = @state)
              ORDER BY j.seq LIMIT @limit
             """;
-        var rows = await RunAsync(c => c.QueryAsync<JobListItem>(new CommandDefinition(sql,
-            new { batchId, state, after, limit, textChars = ListTextChars }, cancellationToken: ct)), ct);
+        var rows = await RunAsync(c => c.QueryAsync<JobView, ResultSnippet, JobListItem>(new CommandDefinition(sql,
+            new { batchId, state, after, limit, textChars = ListTextChars }, cancellationToken: ct), (job, result) => new(job, result ?? NoResult), splitOn: "text"), ct);
         return rows.ToList();
     }
 

@@ -1,17 +1,13 @@
+using KimiAudio.Orchestrator.Batches;
+
 namespace KimiAudio.Orchestrator.Browser;
 
-/// <summary>A row of the batch page's job table: the job, its error and the start of its result text.</summary>
-public sealed record JobListItem
+/// <summary>A row of the batch page's job table: the job (as the API lists it) and the start of its result text.</summary>
+public sealed record JobListItem(JobView Job, ResultSnippet Result);
+
+/// <summary>The first <see cref="BrowserRepository.ListTextChars"/> characters of a job's result text (null: no result yet).</summary>
+public sealed record ResultSnippet
 {
-    public Guid JobId { get; init; }
-    public int Seq { get; init; }
-    public string InputKey { get; init; } = "";
-    public string State { get; init; } = "";
-    public int Attempts { get; init; }
-    public string? Error { get; init; }
-    public double? AudioSeconds { get; init; }
-    public Guid? ReusedJobId { get; init; }
-    /// <summary>The first <see cref="BrowserRepository.ListTextChars"/> characters of the result text (null: no result).</summary>
     public string? Text { get; init; }
     public bool HasSpeech { get; init; }
 }

@@ -234,4 +234,28 @@ public sealed class ResultsBrowserHttpTests(ResultsBrowserFixture f)
             ring.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Jobs_and_batches_are_paged()
+    {
+        await f.Pipeline.StartOrchestratorAsync(new Dictionary<string, string?> { ["Browser:PageSize"] = "1" });
+        using var client = new HttpClient { BaseAddress = new Uri(f.Pipeline.Orchestrators[^1].Urls.First()) };
+        client.DefaultRequestHeaders.Add("X-Api-Key", f.Pipeline.ApiKey);
+        var seen = new List<Guid>();
+        var pages = 0;
+        for (string? url = $"/ui/batches/{f.BatchId}"; url is not null && pages < 5; pages++)
+        {
+            var html = await client.GetStringAsync(url);
+            seen.AddRange(Regex.Matches(html, "data-job=\"([0-9a-f-]+)\"").Select(m => Guid.Parse(m.Groups[1].Value)));
+            var next = Regex.Match(html, "id=\"next-page\" href=\"([^\"]+)\"");
+            url = next.Success ? WebUtility.HtmlDecode(next.Groups[1].Value) : null;
+        }
+        var bySeq = await f.Pipeline.QueryAsync<Guid>("SELECT job_id FROM jobs WHERE batch_id = @BatchId ORDER BY seq", new { f.BatchId });
+        Assert.Equal(bySeq, seen); // one job per page in listing order
+        Assert.Equal(3, pages); // the last (third) page is empty and has no next link
+
+        var first = await client.GetStringAsync("/ui");
+        Assert.Single(Regex.Matches(first, "data-batch="));
+        Assert.Contains("href=\"/ui?page=1\"", first);
+    }
 }
