@@ -35,6 +35,14 @@ public sealed class ResultsBrowserChromiumTests(ResultsBrowserFixture f) : IDisp
         Assert.Fail($"{what}: `{expression}` did not become true in 20 s on {driver.Url}");
     }
 
+    /// <summary>Waits for the navigation a click started (form posts redirect) to arrive at an address starting with <paramref name="prefix"/>.</summary>
+    private void WaitForUrl(string prefix)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!driver.Url.StartsWith(prefix, StringComparison.Ordinal) && clock.Elapsed < TimeSpan.FromSeconds(20)) Thread.Sleep(50);
+        Assert.StartsWith(prefix, driver.Url);
+    }
+
     [Fact]
     public void An_operator_logs_in_and_browses_batch_job_audio_and_waveforms()
     {
@@ -46,6 +54,7 @@ public sealed class ResultsBrowserChromiumTests(ResultsBrowserFixture f) : IDisp
 
         // signed in: back where the operator wanted to go (the job page); start from the batches list
         LogIn(f.Pipeline.ApiKey);
+        WaitForUrl(Url($"/ui/jobs/{f.GoodJobId}"));
         Assert.Equal(Url($"/ui/jobs/{f.GoodJobId}"), driver.Url);
         driver.Navigate().GoToUrl(Url("/ui"));
         var row = driver.FindElement(By.CssSelector($"tr[data-batch='{f.BatchId}']"));
@@ -55,6 +64,7 @@ public sealed class ResultsBrowserChromiumTests(ResultsBrowserFixture f) : IDisp
 
         // the batch page: the failed job's reason and the succeeded job's text; the markup in the key is shown as text
         row.FindElement(By.LinkText(f.BatchId.ToString())).Click();
+        WaitForUrl(Url($"/ui/batches/{f.BatchId}"));
         var failed = driver.FindElement(By.CssSelector($"tr[data-job='{f.BadJobId}']"));
         Assert.Equal("failed", failed.FindElement(By.CssSelector(".state")).Text);
         Assert.Equal(f.BadError, failed.FindElement(By.CssSelector("td.error")).Text);
@@ -65,6 +75,7 @@ public sealed class ResultsBrowserChromiumTests(ResultsBrowserFixture f) : IDisp
 
         // the job page: both players load their media, both waveforms are drawn
         good.FindElement(By.CssSelector("a.key")).Click();
+        WaitForUrl(Url($"/ui/jobs/{f.GoodJobId}"));
         Assert.Equal(f.GoodText, driver.FindElement(By.Id("result-text")).Text);
         Assert.Equal(2, driver.FindElements(By.TagName("audio")).Count);
         foreach (var kind in new[] { "input", "speech" })
@@ -84,7 +95,7 @@ public sealed class ResultsBrowserChromiumTests(ResultsBrowserFixture f) : IDisp
         // logging out ends the session
         driver.Navigate().GoToUrl(Url("/ui"));
         driver.FindElement(By.CssSelector("header button")).Click();
-        Assert.StartsWith(Url("/ui/login"), driver.Url);
+        WaitForUrl(Url("/ui/login"));
         driver.Navigate().GoToUrl(Url($"/ui/batches/{f.BatchId}"));
         Assert.StartsWith(Url("/ui/login"), driver.Url);
     }

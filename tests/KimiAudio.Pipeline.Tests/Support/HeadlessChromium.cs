@@ -30,7 +30,7 @@ public static class HeadlessChromium
             "--mute-audio", "--no-first-run", "--window-size=1280,1000");
         var driver = new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
         driver.Manage().Timeouts().PageLoad = TimeSpan.FromSeconds(30);
-        driver.Manage().Timeouts().AsynchronousJavaScript = TimeSpan.FromSeconds(20);
+        driver.Manage().Timeouts().ImplicitWait = TimeSpan.FromSeconds(5); // elements of a page still loading after a click
         return driver;
     }
 }
