@@ -258,4 +258,28 @@ public sealed class ResultsBrowserHttpTests(ResultsBrowserFixture f)
         Assert.Single(Regex.Matches(first, "data-batch="));
         Assert.Contains("href=\"/ui?page=1\"", first);
     }
+
+    [Fact]
+    public async Task Audio_over_the_limits_is_streamed_without_ranges_and_gets_no_waveform()
+    {
+        await f.Pipeline.StartOrchestratorAsync(new Dictionary<string, string?>
+        {
+            ["Browser:RangeBufferMaxBytes"] = "1000",
+            ["Browser:WaveformMaxSeconds"] = "1",
+        });
+        using var client = new HttpClient { BaseAddress = new Uri(f.Pipeline.Orchestrators[^1].Urls.First()) };
+        client.DefaultRequestHeaders.Add("X-Api-Key", f.Pipeline.ApiKey);
+
+        var streamed = await client.GetAsync($"/ui/jobs/{f.GoodJobId}/audio/input", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, streamed.StatusCode);
+        Assert.Equal("audio/wav", streamed.Content.Headers.ContentType?.MediaType); // from the name: the bytes are not read first
+        Assert.Empty(streamed.Headers.AcceptRanges);
+        var expected = await f.Pipeline.Store.GetBytesAsync(f.Pipeline.Bucket, ResultsBrowserFixture.GoodKey, 1 << 20, CancellationToken.None);
+        Assert.Equal(expected.Length, streamed.Content.Headers.ContentLength);
+        Assert.Equal(expected, await streamed.Content.ReadAsByteArrayAsync());
+
+        var svg = await client.GetStringAsync($"/ui/jobs/{f.GoodJobId}/waveform/input"); // 1.5 s, over the 1 s limit
+        Assert.Contains("no waveform:", svg);
+        Assert.DoesNotContain("class=\"peaks\"", svg);
+    }
 }
