@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Local RabbitMQ, PostgreSQL 15 and S3 (s3rver) for development and CI, without Docker or systemd.
 #
-#   infra/services.sh install                     apt packages (skipped when present) + s3rver from npm into .run/tools/
+#   infra/services.sh install                     apt packages (skipped when present; chromium + chromium-driver are for the
+#                                                 results browser test) + s3rver from npm into .run/tools/
 #   infra/services.sh start                       FRESH run: stops what runs, wipes .run/data, starts all three
 #   infra/services.sh stop                        stops all three (graceful, then SIGKILL; never hangs)
 #   infra/services.sh status                      one line per service
