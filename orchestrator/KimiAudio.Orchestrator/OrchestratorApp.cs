@@ -2,6 +2,7 @@ using KimiAudio.Orchestrator.Auth;
 using KimiAudio.Orchestrator.Batches;
 using KimiAudio.Orchestrator.Schedules;
 using KimiAudio.ServiceDefaults;
+using KimiAudio.ServiceDefaults.Observability;
 
 namespace KimiAudio.Orchestrator;
 
@@ -21,6 +22,7 @@ public static class OrchestratorApp
         app.MapHealthChecks("/health/ready").AllowAnonymous();
         app.MapBatchEndpoints();
         app.MapScheduleEndpoints();
+        app.MapObservability();
         return app;
     }
 }
