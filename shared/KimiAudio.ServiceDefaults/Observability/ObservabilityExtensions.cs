@@ -34,7 +34,8 @@ public static class ObservabilityExtensions
 
         builder.Logging.Configure(o => o.ActivityTrackingOptions =
             ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId | ActivityTrackingOptions.ParentId);
-        builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
+        // the JSON formatter is built into the console provider; AddJsonConsole would also select it, so only its options are set
+        services.Configure<JsonConsoleFormatterOptions>(o => o.IncludeScopes = true);
         // AddSimpleConsole pins FormatterName in code; configuration (Logging:Console:FormatterName) gets the last word
         var formatter = builder.Configuration["Logging:Console:FormatterName"];
         if (!string.IsNullOrEmpty(formatter)) services.PostConfigure<ConsoleLoggerOptions>(o => o.FormatterName = formatter);
