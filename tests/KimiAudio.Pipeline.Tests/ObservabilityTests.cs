@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
@@ -32,7 +33,7 @@ public sealed class ObservabilityTests : IAsyncLifetime
         var workerSink = TelemetryCapture.Create();
         await p.StartOrchestratorAsync(new Dictionary<string, string?>(orchestratorSink.Arguments())
         {
-            ["Metrics:RefreshSeconds"] = "0.2",
+            ["JobGauges:RefreshSeconds"] = "0.2",
             ["Logging:Console:FormatterName"] = "json",
         });
         var worker = await p.StartWorkerAsync(workerSink.Arguments());
@@ -43,6 +44,10 @@ public sealed class ObservabilityTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync($"{workerUrl}/health/live")).StatusCode);
         var ready = await anonymous.GetAsync($"{workerUrl}/health/ready");
         Assert.True(ready.StatusCode == HttpStatusCode.OK, $"/health/ready answered {(int)ready.StatusCode}: {await ready.Content.ReadAsStringAsync()}");
+        var checks = worker.Services.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations.Select(r => r.Name).ToList();
+        Assert.Contains("database", checks);
+        Assert.Contains("model", checks);
+        Assert.Contains(checks, c => c.Contains("masstransit", StringComparison.OrdinalIgnoreCase)); // the bus's own check
 
         var batchId = await p.SubmitAsync(new { source = $"s3://{p.Bucket}/obs/", task = "asr", outputType = "both" });
         var batch = await p.WaitForBatchAsync(batchId, TimeSpan.FromSeconds(40));
@@ -174,4 +179,19 @@ public sealed class ObservabilityTests : IAsyncLifetime
             await Task.Delay(100);
         }
     }
+}
+
+/// <summary>The GPU memory gauge's reading of nvidia-smi output (no GPU on the CI machine; the format is nvidia-smi's csv,noheader,nounits).</summary>
+public sealed class GpuMemoryParseTests
+{
+    [Fact]
+    public void Nvidia_smi_lines_become_bytes_per_gpu_index()
+    {
+        var parsed = KimiAudio.Worker.Telemetry.GpuMemorySampler.Parse("0, 1234\n1, 80000\n");
+        Assert.Equal([("0", 1234L * 1024 * 1024), ("1", 80000L * 1024 * 1024)], parsed);
+    }
+
+    [Fact]
+    public void An_unexpected_line_is_a_format_error_not_a_wrong_number()
+        => Assert.Throws<FormatException>(() => KimiAudio.Worker.Telemetry.GpuMemorySampler.Parse("No devices were found"));
 }

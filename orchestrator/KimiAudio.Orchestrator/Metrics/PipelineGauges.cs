@@ -11,7 +11,7 @@ namespace KimiAudio.Orchestrator.Metrics;
 
 /// <summary>
 /// Observable gauges kimiaudio.jobs{state} (from Postgres) and kimiaudio.queue.messages{queue} (ready messages of the
-/// work queue and its error queue, by a passive declare). A background loop refreshes them every Metrics:RefreshSeconds;
+/// work queue and its error queue, by a passive declare). A background loop refreshes them every JobGauges:RefreshSeconds;
 /// the gauges report the cached values, and a source that could not be read reports nothing rather than a stale value.
 /// </summary>
 public sealed class PipelineGauges : BackgroundService

@@ -41,7 +41,9 @@ public static class ObservabilityExtensions
         if (!string.IsNullOrEmpty(formatter)) services.PostConfigure<ConsoleLoggerOptions>(o => o.FormatterName = formatter);
 
         var otel = services.AddOpenTelemetry()
-            .ConfigureResource(r => r.AddService(options.ServiceName ?? builder.Environment.ApplicationName))
+            .ConfigureResource(r => r.AddService(
+                options.ServiceName ?? builder.Configuration["OTEL_SERVICE_NAME"] ?? builder.Environment.ApplicationName,
+                serviceNamespace: builder.Configuration["OTEL_SERVICE_NAMESPACE"]))
             .WithTracing(tracing => tracing
                 .SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(options.TraceSampleRatio)))
                 .AddSource(PipelineTelemetry.Prefix + "*", PipelineTelemetry.MassTransitName, "System.Net.Http")

@@ -7,7 +7,7 @@ public sealed class ObservabilityOptions : IValidatableObject
 {
     public const string SectionName = "Observability";
 
-    /// <summary>service.name of every span and metric; default the host's application name.</summary>
+    /// <summary>service.name of every span and metric; default OTEL_SERVICE_NAME, else the host's application name.</summary>
     public string? ServiceName { get; set; }
 
     /// <summary>

@@ -76,6 +76,12 @@ public sealed class JobProcessor(
             await ReleaseOnShutdownAsync(heartbeat.Tracked);
             throw;
         }
+        catch (Exception)
+        {
+            // a whole-batch fault (e.g. Postgres gone while recording an outcome): the message is retried as a whole
+            foreach (var job in claimed) EndJob(job, "aborted");
+            throw;
+        }
         return outcomes.ToList();
     }
 

@@ -38,7 +38,7 @@ public sealed class WorkerTelemetry
         failures = meter.CreateCounter<long>("kimiaudio.worker.job.failures", "{failure}",
             "Failed job attempts by reason (decode, input, storage, engine, database, timeout, cancelled, other)");
         duration = meter.CreateHistogram<double>("kimiaudio.worker.job.duration", "s",
-            "Time from taking a job to its outcome, by outcome (succeeded, failed, retry, lease_lost)",
+            "Time from taking a job to its outcome, by outcome (succeeded, failed, retry, lease_lost, cancelled, aborted)",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600] });
     }
 
