@@ -132,6 +132,43 @@ public sealed class ObservabilityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Retries_are_counted_by_kind_and_transient_failures_by_reason()
+    {
+        for (var i = 0; i < 20; i++) await p.UploadAsync($"r/{i:D2}.wav", TestAudio.ToneWav(1));
+        await p.UploadAsync("r/bad.wav", TestAudio.ToneWav(1.5));
+        var manifest = string.Join("\n", Enumerable.Range(0, 20).Select(i => $"{{\"key\":\"r/{i:D2}.wav\"}}").Append("{\"key\":\"r/bad.wav\",\"prompt\":\"boom\"}"));
+        await p.UploadAsync("r.jsonl", System.Text.Encoding.UTF8.GetBytes(manifest));
+        await using var proxy = FaultyS3Proxy.Start(p.S3ServiceUrl, failureShare: 0.3); // the worker's S3 calls only
+        var settings = new Dictionary<string, string?> { ["Worker:MaxAttempts"] = "3", ["Sweeper:MaxAttempts"] = "3" };
+        await p.StartOrchestratorAsync(settings);
+        var worker = await p.StartWorkerAsync(new Dictionary<string, string?>(settings) { ["TestEngine:FailPrompt"] = "boom", ["S3:ServiceUrl"] = proxy.Url });
+
+        var batchId = await p.SubmitAsync(new { manifest = $"s3://{p.Bucket}/r.jsonl", task = "asr" });
+        await p.WaitForBatchAsync(batchId, TimeSpan.FromSeconds(40));
+        var redeliveries = await p.QuerySingleAsync<long>("SELECT sum(attempts - 1) FROM jobs WHERE batch_id = @batchId", new { batchId });
+        var badAttempts = await p.QuerySingleAsync<int>("SELECT attempts FROM jobs WHERE batch_id = @batchId AND input_key = 'r/bad.wav'", new { batchId });
+
+        using var anonymous = new HttpClient();
+        var metrics = new PrometheusText(await anonymous.GetStringAsync($"{ListenAddress(worker)}/metrics"));
+        Assert.Equal(3, badAttempts);
+        Assert.True(proxy.Faults >= 1, "no S3 fault injected");
+        Assert.Equal(proxy.Faults, metrics.Value("kimiaudio_worker_retries_total", ("kind", "s3"))); // every 500 was retried once by Polly
+        Assert.Equal(redeliveries, metrics.Value("kimiaudio_worker_retries_total", ("kind", "redelivery")));
+        Assert.Equal(badAttempts, metrics.Value("kimiaudio_worker_job_failures_total", ("reason", "engine")));
+        Assert.Equal(badAttempts - 1, metrics.Value("kimiaudio_worker_job_duration_seconds_count", ("outcome", "retry")));
+        Assert.Equal(1, metrics.Value("kimiaudio_worker_job_duration_seconds_count", ("outcome", "failed")));
+        Assert.Equal(20, metrics.Value("kimiaudio_worker_job_duration_seconds_count", ("outcome", "succeeded")));
+    }
+
+    [Fact]
+    public async Task An_otlp_endpoint_that_is_not_an_http_url_stops_the_service_at_start()
+    {
+        var ex = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(
+            () => p.StartOrchestratorAsync(new Dictionary<string, string?> { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "collector:4317" }));
+        Assert.Contains("OTEL_EXPORTER_OTLP_ENDPOINT", ex.Message);
+    }
+
+    [Fact]
     public async Task Metrics_can_move_to_a_management_port_of_their_own()
     {
         var port = FreePort();
