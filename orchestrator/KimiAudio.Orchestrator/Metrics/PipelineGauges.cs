@@ -68,7 +68,7 @@ public sealed class PipelineGauges : BackgroundService
             foreach (var (state, count) in rows) counts[state] = count;
             return counts;
         }
-        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        catch (Exception ex) when (!ct.IsCancellationRequested) // a metrics side loop must never stop the service
         {
             logger.LogWarning("Metrics: could not count jobs by state ({Error})", ex.Message);
             return null;
@@ -100,7 +100,7 @@ public sealed class PipelineGauges : BackgroundService
             }
             return depths;
         }
-        catch (Exception ex) when (ex is BrokerUnreachableException or AlreadyClosedException or OperationInterruptedException or IOException)
+        catch (Exception ex) when (!ct.IsCancellationRequested)
         {
             logger.LogWarning("Metrics: could not read queue depths ({Error})", ex.Message);
             return null;

@@ -31,6 +31,7 @@ public static class ObservabilityExtensions
             .ValidateDataAnnotations().ValidateOnStart();
         var options = builder.Configuration.GetSection(ObservabilityOptions.SectionName).Get<ObservabilityOptions>() ?? new ObservabilityOptions();
         var otlpEndpoint = options.OtlpEndpoint ?? builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
+        var samplingRatio = Math.Clamp(options.TraceSampleRatio, 0, 1); // an out-of-range value is reported by the validation at start
 
         builder.Logging.Configure(o => o.ActivityTrackingOptions =
             ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId | ActivityTrackingOptions.ParentId);
@@ -45,7 +46,7 @@ public static class ObservabilityExtensions
                 options.ServiceName ?? builder.Configuration["OTEL_SERVICE_NAME"] ?? builder.Environment.ApplicationName,
                 serviceNamespace: builder.Configuration["OTEL_SERVICE_NAMESPACE"]))
             .WithTracing(tracing => tracing
-                .SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(options.TraceSampleRatio)))
+                .SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(samplingRatio)))
                 .AddSource(PipelineTelemetry.Prefix + "*", PipelineTelemetry.MassTransitName, "System.Net.Http")
                 .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsTelemetryPath(context.Request.Path))
                 .AddNpgsql())
@@ -53,8 +54,13 @@ public static class ObservabilityExtensions
                 .AddMeter(PipelineTelemetry.Prefix + "*", PipelineTelemetry.MassTransitName,
                     "Microsoft.AspNetCore.Hosting", "System.Net.Http", "System.Runtime", "Npgsql")
                 .AddPrometheusExporter());
+        // OTEL_EXPORTER_OTLP_ENDPOINT / _PROTOCOL / _HEADERS are read by the exporter itself (for OTLP/HTTP it appends
+        // /v1/traces); Observability:OtlpEndpoint, when given, is used as is (the full URL for OTLP/HTTP)
         if (!string.IsNullOrEmpty(otlpEndpoint))
-            otel.WithTracing(tracing => tracing.AddOtlpExporter(o => o.Endpoint = new Uri(otlpEndpoint)));
+            otel.WithTracing(tracing => tracing.AddOtlpExporter(o =>
+            {
+                if (options.OtlpEndpoint is { Length: > 0 } configured) o.Endpoint = new Uri(configured);
+            }));
         return builder;
     }
 

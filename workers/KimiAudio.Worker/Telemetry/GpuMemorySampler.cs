@@ -40,7 +40,7 @@ public sealed class GpuMemorySampler : BackgroundService
             {
                 latest = Parse(await QueryAsync(stoppingToken));
             }
-            catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException or FormatException)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested) // a metrics side loop must never stop the worker
             {
                 logger.LogWarning("GPU memory metric disabled: nvidia-smi failed ({Error})", ex.Message);
                 latest = [];
