@@ -161,6 +161,39 @@ public sealed class ObservabilityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task With_an_otlp_endpoint_set_the_spans_are_exported_to_it()
+    {
+        // a stand-in collector: records the OTLP/HTTP requests it receives
+        var received = new System.Collections.Concurrent.ConcurrentQueue<(string Path, string? ContentType, byte[] Body)>();
+        await using var collector = WebApplication.CreateSlimBuilder(["--urls=http://127.0.0.1:0"]).Build();
+        collector.MapPost("/v1/traces", async (Microsoft.AspNetCore.Http.HttpRequest request) =>
+        {
+            using var body = new MemoryStream();
+            await request.Body.CopyToAsync(body);
+            received.Enqueue((request.Path, request.ContentType, body.ToArray()));
+            return Microsoft.AspNetCore.Http.Results.Ok();
+        });
+        await collector.StartAsync();
+
+        await p.StartOrchestratorAsync(new Dictionary<string, string?>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Urls.Single(),
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
+            ["OTEL_SERVICE_NAME"] = "kimia-orchestrator-under-test",
+        });
+        Assert.Equal(HttpStatusCode.NotFound, (await p.Api.GetAsync($"/batches/{Guid.NewGuid()}")).StatusCode);
+
+        var export = await WaitForAsync(() => received.FirstOrDefault(r => Contains(r.Body, "GET /batches/{batchId:guid}")) is { Body: not null } hit ? new[] { hit } : null,
+            "an OTLP export carrying the GET span");
+        Assert.Equal("application/x-protobuf", export[0].ContentType);
+        Assert.True(Contains(export[0].Body, "kimia-orchestrator-under-test"), "the resource's service.name is not in the export");
+    }
+
+    private static bool Contains(byte[] haystack, string text)
+        => haystack.AsSpan().IndexOf(System.Text.Encoding.UTF8.GetBytes(text)) >= 0;
+
+    [Fact]
     public async Task An_otlp_endpoint_that_is_not_an_http_url_stops_the_service_at_start()
     {
         var ex = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(
