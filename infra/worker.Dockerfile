@@ -9,7 +9,8 @@ WORKDIR /src
 COPY . .
 RUN dotnet publish workers/KimiAudio.Worker/KimiAudio.Worker.csproj -c Release -p:KimiAudioTorchBackend=cuda -o /app
 
-FROM mcr.microsoft.com/dotnet/runtime:10.0-noble AS dotnet
+# the ASP.NET Core runtime: the worker serves /health/* and /metrics with Kestrel (Worker__HttpPort, default 8080)
+FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble AS dotnet
 
 FROM nvidia/cuda:12.8.1-runtime-ubuntu24.04
 # ffmpeg: the audio decoder's fallback for FLAC and other containers. The .NET runtime is copied from Microsoft's image
@@ -22,4 +23,5 @@ RUN ln -s /usr/share/dotnet/dotnet /usr/bin/dotnet
 ENV DOTNET_RUNNING_IN_CONTAINER=true
 WORKDIR /app
 COPY --from=build /app .
+EXPOSE 8080
 ENTRYPOINT ["dotnet", "KimiAudio.Worker.dll"]

@@ -49,6 +49,7 @@ var settings = new Dictionary<string, string?>
     ["Worker:BatchTimeLimitMs"] = "20",
     ["Worker:ConcurrentBatches"] = "2",
     ["Worker:DownloadParallelism"] = "16",
+    ["Worker:HttpPort"] = "0",
     ["Logging:LogLevel:Default"] = "Warning",
 };
 string[] Args(Dictionary<string, string?> extra) => settings.Concat(extra).Select(p => $"--{p.Key}={p.Value}").ToArray();

@@ -109,6 +109,12 @@ for (const file of rendered) {
   const wc = wps.containers.find(c => c.name === 'worker');
   if (String(((wc.resources || {}).limits || {})['nvidia.com/gpu']) !== '1') fail(name, 'worker must request exactly one nvidia.com/gpu');
   if (!(wps.tolerations || []).some(t => t.key === 'nvidia.com/gpu')) fail(name, 'worker lacks the nvidia.com/gpu toleration');
+  const httpPort = ((wc.env || []).find(e => e.name === 'Worker__HttpPort') || {}).value || '8080';
+  const named = ((wc.ports || []).find(p => p.name === 'http') || {}).containerPort;
+  if (String(named) !== String(httpPort)) fail(name, `worker port "http" (${named}) differs from Worker__HttpPort (${httpPort})`);
+  if (String((worker.spec.template.metadata.annotations || {})['prometheus.io/port']) !== String(httpPort)) fail(name, 'worker prometheus.io/port differs from Worker__HttpPort');
+  for (const [probe, path] of [['livenessProbe', '/health/live'], ['readinessProbe', '/health/ready'], ['startupProbe', '/health/live']])
+    if (((wc[probe] || {}).httpGet || {}).path !== path) fail(name, `worker ${probe} must GET ${path}`);
   const orch = objs.find(o => o.kind === 'Deployment' && o.metadata.name === 'kimia-orchestrator');
   if (!orch || !(orch.spec.template.spec.initContainers || []).some(c => c.name === 'migrate')) fail(name, 'orchestrator must run the migrator first');
   console.log(`${name}: ${objs.length} objects checked`);

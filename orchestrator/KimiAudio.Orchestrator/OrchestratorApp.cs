@@ -3,6 +3,7 @@ using KimiAudio.Orchestrator.Batches;
 using KimiAudio.Orchestrator.Browser;
 using KimiAudio.Orchestrator.Schedules;
 using KimiAudio.ServiceDefaults;
+using KimiAudio.ServiceDefaults.Observability;
 
 namespace KimiAudio.Orchestrator;
 
@@ -24,6 +25,7 @@ public static class OrchestratorApp
         app.MapBatchEndpoints();
         app.MapScheduleEndpoints();
         app.MapResultsBrowser();
+        app.MapObservability();
         return app;
     }
 }

@@ -1,5 +1,6 @@
 using KimiAudio.Infrastructure;
 using KimiAudio.Orchestrator.Batches;
+using KimiAudio.Orchestrator.Metrics;
 using KimiAudio.Orchestrator.Schedules;
 using KimiAudio.Orchestrator.Sweeper;
 using KimiAudio.ServiceDefaults;
@@ -23,6 +24,7 @@ public static class OrchestratorServices
         services.AddPipelineMessaging(_ => { });
         services.AddHostedService<LeaseSweeper>();
         services.AddSchedules();
+        services.AddPipelineGauges();
         return services;
     }
 }

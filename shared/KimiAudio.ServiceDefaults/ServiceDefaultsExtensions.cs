@@ -1,3 +1,4 @@
+using KimiAudio.ServiceDefaults.Observability;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -15,6 +16,7 @@ public static class ServiceDefaultsExtensions
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
         builder.Logging.AddFilter("Polly", LogLevel.Warning); // one line per attempt otherwise
         builder.Services.AddHealthChecks();
+        builder.AddObservability();
         return builder;
     }
 

@@ -1,23 +1,37 @@
-using MassTransit;
 using KimiAudio.Infrastructure;
+using MassTransit;
 using KimiAudio.ServiceDefaults;
+using KimiAudio.ServiceDefaults.Observability;
 using KimiAudio.Worker.Consumers;
 using KimiAudio.Worker.Engine;
+using KimiAudio.Worker.Health;
 using KimiAudio.Worker.Jobs;
+using KimiAudio.Worker.Telemetry;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Polly.Telemetry;
 
 namespace KimiAudio.Worker;
 
-/// <summary>Builds the worker host. Program.cs uses the defaults; a test host adds engine kinds of its own.</summary>
+/// <summary>
+/// Builds the worker host: the message consumer plus a small HTTP listener (Worker:HttpPort) for /health/live,
+/// /health/ready (database, broker, model loaded) and /metrics. Program.cs uses the defaults; a test host adds engine kinds of its own.
+/// </summary>
 public static class WorkerHost
 {
     public static IHost Build(string[] args, IReadOnlyDictionary<string, Func<IServiceProvider, IInferenceEngine>>? extraEngineKinds = null)
     {
-        var builder = Host.CreateApplicationBuilder(args);
+        var builder = WebApplication.CreateBuilder(args);
         builder.AddServiceDefaults();
         builder.Services.AddWorker(extraEngineKinds);
-        return builder.Build();
+        builder.Services.AddWorkerHttp();
+        var app = builder.Build();
+        app.MapHealthEndpoints();
+        app.MapObservability();
+        return app;
     }
 
     public static IServiceCollection AddWorker(
@@ -32,7 +46,27 @@ public static class WorkerHost
         services.AddSingleton<WorkerIdentity>();
         services.AddSingleton<JobRepository>();
         services.AddSingleton<JobProcessor>();
+        services.AddWorkerTelemetry();
         services.AddPipelineMessaging(x => x.AddConsumer<ProcessAudioConsumer, ProcessAudioConsumerDefinition>());
+        return services;
+    }
+
+    /// <summary>Spans and metrics of the jobs, retries of the resilience pipelines, and GPU memory when the engine runs on CUDA.</summary>
+    public static IServiceCollection AddWorkerTelemetry(this IServiceCollection services)
+    {
+        services.AddSingleton<WorkerTelemetry>();
+        services.AddOptions<TelemetryOptions>().Configure<WorkerTelemetry>((o, telemetry) => o.TelemetryListeners.Add(new ResilienceRetryListener(telemetry)));
+        services.AddHostedService<GpuMemorySampler>();
+        return services;
+    }
+
+    /// <summary>Kestrel on Worker:HttpPort (all interfaces) and the readiness checks; MassTransit adds the broker's own.</summary>
+    private static IServiceCollection AddWorkerHttp(this IServiceCollection services)
+    {
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<WorkerOptions>>((kestrel, worker) => kestrel.ListenAnyIP(worker.Value.HttpPort));
+        services.AddHealthChecks()
+            .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
+            .AddCheck<EngineHealthCheck>("model", tags: ["ready"]);
         return services;
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using KimiAudio.Contracts;
 using KimiAudio.ServiceDefaults;
 using KimiAudio.Worker.Jobs;
@@ -13,7 +14,8 @@ public sealed class ProcessAudioConsumer(JobProcessor processor) : IConsumer<Bat
 {
     public async Task Consume(ConsumeContext<Batch<ProcessAudio>> context)
     {
-        var outcomes = await processor.ProcessAsync(context.Message.Select(m => m.Message).ToList(), context.CancellationToken);
+        var outcomes = await processor.ProcessAsync(context.Message.Select(m => m.Message).ToList(), context.CancellationToken,
+            context.Message.Select(m => TraceParent(m)).ToList());
         var exhausted = outcomes.Where(o => o.Kind == JobOutcomeKind.AttemptsExhausted).ToList();
         if (exhausted.Count == 0) return;
         var errorQueue = await context.GetSendEndpoint(new Uri($"queue:{ProcessAudioTopology.ErrorQueueName}"));
@@ -24,4 +26,10 @@ public sealed class ProcessAudioConsumer(JobProcessor processor) : IConsumer<Bat
                 send.Headers.Set(MessageHeaders.FaultMessage, outcome.Error);
             }, context.CancellationToken);
     }
+
+    /// <summary>The span that published the message (MassTransit carries it in a header), so each job joins its own trace.</summary>
+    private static ActivityContext TraceParent(ConsumeContext message)
+        => message.Headers.Get<string>(MassTransitActivityHeader) is { } id && ActivityContext.TryParse(id, null, out var parent) ? parent : default;
+
+    private const string MassTransitActivityHeader = "MT-Activity-Id";
 }

@@ -25,6 +25,7 @@ public static class EngineRegistration
             throw new InvalidOperationException($"Engine:Kind '{options.Kind}' is unknown; this worker knows: {known}.");
         });
         // resolve the engine while the host starts, so a missing model fails start-up instead of the first message
+        services.AddSingleton<EngineReadiness>();
         services.AddHostedService<EngineWarmup>();
         return services;
     }
@@ -38,12 +39,25 @@ public static class EngineRegistration
         return engine;
     }
 
-    private sealed class EngineWarmup(IInferenceEngine engine) : IHostedService
+    private sealed class EngineWarmup(IInferenceEngine engine, EngineReadiness readiness) : IHostedService
     {
-        public Task StartAsync(CancellationToken cancellationToken) => engine.MaxBatchSize > 0
-            ? Task.CompletedTask
-            : throw new InvalidOperationException($"engine {engine.ModelId} reports MaxBatchSize {engine.MaxBatchSize}");
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            if (engine.MaxBatchSize <= 0) throw new InvalidOperationException($"engine {engine.ModelId} reports MaxBatchSize {engine.MaxBatchSize}");
+            readiness.MarkLoaded(engine);
+            return Task.CompletedTask;
+        }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
+}
+
+/// <summary>Set once the engine is loaded at start-up; the readiness check reads it (and never triggers a load itself).</summary>
+public sealed class EngineReadiness
+{
+    private volatile IInferenceEngine? engine;
+
+    public IInferenceEngine? Engine => engine;
+
+    internal void MarkLoaded(IInferenceEngine loaded) => engine = loaded;
 }

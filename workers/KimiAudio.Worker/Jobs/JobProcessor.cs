@@ -5,6 +5,7 @@ using KimiAudio.Audio;
 using KimiAudio.Contracts;
 using KimiAudio.Infrastructure.Storage;
 using KimiAudio.Worker.Engine;
+using KimiAudio.Worker.Telemetry;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -24,24 +25,28 @@ public sealed class JobProcessor(
     IOptions<WorkerOptions> workerOptions,
     IOptions<S3Options> s3Options,
     IHostApplicationLifetime lifetime,
+    WorkerTelemetry telemetry,
     ILogger<JobProcessor> logger)
 {
     private readonly WorkerOptions options = workerOptions.Value;
 
-    public async Task<IReadOnlyList<JobOutcome>> ProcessAsync(IReadOnlyList<ProcessAudio> messages, CancellationToken ct)
+    /// <param name="traceParents">Per message, the trace context it was published in (its job span becomes a child of it); default: the current activity.</param>
+    public async Task<IReadOnlyList<JobOutcome>> ProcessAsync(
+        IReadOnlyList<ProcessAudio> messages, CancellationToken ct, IReadOnlyList<ActivityContext>? traceParents = null)
     {
         var outcomes = new ConcurrentBag<JobOutcome>();
         var claimed = new List<ClaimedJob>();
         var seen = new HashSet<Guid>();
-        foreach (var message in messages)
+        for (var index = 0; index < messages.Count; index++)
         {
+            var message = messages[index];
             if (!seen.Add(message.JobId))
             {
                 outcomes.Add(new JobOutcome(message, JobOutcomeKind.Skipped, "duplicate message in the same micro-batch"));
                 continue;
             }
             var attempt = await repository.TryClaimAsync(message.JobId, identity.Id, options.LeaseSeconds, ct);
-            if (attempt is { } n) claimed.Add(new ClaimedJob(message, n));
+            if (attempt is { } n) claimed.Add(StartJob(message, n, traceParents is { } p && index < p.Count ? p[index] : default));
             else outcomes.Add(new JobOutcome(message, JobOutcomeKind.Skipped, await DescribeUnclaimableAsync(message.JobId, ct)));
         }
         if (claimed.Count == 0) return outcomes.ToList();
@@ -63,7 +68,18 @@ public sealed class JobProcessor(
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
+            foreach (var job in claimed.Where(j => !j.Ended))
+            {
+                telemetry.Failed("cancelled");
+                EndJob(job, "cancelled");
+            }
             await ReleaseOnShutdownAsync(heartbeat.Tracked);
+            throw;
+        }
+        catch (Exception)
+        {
+            // a whole-batch fault (e.g. Postgres gone while recording an outcome): the message is retried as a whole
+            foreach (var job in claimed) EndJob(job, "aborted");
             throw;
         }
         return outcomes.ToList();
@@ -73,13 +89,24 @@ public sealed class JobProcessor(
     {
         var m = job.Message;
         var clock = Stopwatch.StartNew();
-        var bytes = await store.GetBytesAsync(m.Input.Bucket, m.Input.Key, options.MaxInputBytes, ct);
+        byte[] bytes;
+        using (var fetch = WorkerTelemetry.Source.StartActivity("fetch"))
+        {
+            fetch?.SetTag("kimiaudio.object", $"s3://{m.Input.Bucket}/{m.Input.Key}");
+            bytes = await store.GetBytesAsync(m.Input.Bucket, m.Input.Key, options.MaxInputBytes, ct);
+            fetch?.SetTag("kimiaudio.bytes", bytes.Length);
+        }
         job.TimingsMs["download"] = clock.Elapsed.TotalMilliseconds;
         heartbeat.Progress(m.JobId);
 
         clock.Restart();
         var limits = new AudioDecodeLimits(options.MaxAudioSeconds, options.MaxInputBytes, AudioDecoder.ModelSampleRate);
-        var audio = await AudioDecoder.DecodeAsync(bytes, m.Input.Key, limits, ct);
+        DecodedAudio audio;
+        using (var decode = WorkerTelemetry.Source.StartActivity("decode"))
+        {
+            audio = await AudioDecoder.DecodeAsync(bytes, m.Input.Key, limits, ct);
+            decode?.SetTag("kimiaudio.audio_seconds", audio.DurationSeconds);
+        }
         job.TimingsMs["decode"] = clock.Elapsed.TotalMilliseconds;
         job.AudioSeconds = audio.DurationSeconds;
         if (audio.Samples.Length == 0) throw new PermanentJobException("empty audio: the file decodes to no samples");
@@ -110,7 +137,15 @@ public sealed class JobProcessor(
         {
             var chunk = pending.Skip(offset).Take(batchSize).Where(p => !p.Job.Faulted).ToList();
             if (chunk.Count == 0) continue;
-            var results = await RunChunkAsync(chunk.Select(p => ToRequest(p.Job, p.Span)).ToList(), ct);
+            IReadOnlyList<(EngineResult? Result, Exception? Error)> results;
+            // one engine call serves several jobs: the span is a child of the first job's span and links the others
+            var links = chunk.Skip(1).Where(p => p.Job.Span is not null).Select(p => new ActivityLink(p.Job.Span!.Context)).ToList();
+            using (var infer = WorkerTelemetry.Source.StartActivity("infer", ActivityKind.Internal, chunk[0].Job.Span?.Context ?? default, links: links))
+            {
+                infer?.SetTag("kimiaudio.segments", chunk.Count);
+                infer?.SetTag("kimiaudio.model", engine.ModelId);
+                results = await RunChunkAsync(chunk.Select(p => ToRequest(p.Job, p.Span)).ToList(), ct);
+            }
             for (var i = 0; i < chunk.Count; i++)
             {
                 var (job, span) = chunk[i];
@@ -122,7 +157,9 @@ public sealed class JobProcessor(
                     await repository.SaveSegmentAsync(job.Message.JobId, checkpoint, ct);
                     job.Done[span.Index] = checkpoint;
                     heartbeat.Progress(job.Message.JobId);
-                }, ct);
+                    telemetry.AudioProcessed((double)(span.End - span.Start) / AudioDecoder.ModelSampleRate);
+                    telemetry.TokensGenerated(result.TextTokens.Count, result.AudioTokens.Count);
+                }, ct, fallbackReason: "engine");
             }
         }
     }
@@ -153,6 +190,7 @@ public sealed class JobProcessor(
     private async Task FinishAsync(ClaimedJob job, LeaseHeartbeat heartbeat, ConcurrentBag<JobOutcome> outcomes, CancellationToken ct)
     {
         var m = job.Message;
+        using var storeSpan = WorkerTelemetry.Source.StartActivity("store");
         var segments = job.Plan!.Select(s => job.Done[s.Index]).ToList();
         string? artifactKey = null;
         var speech = segments.Where(s => s.SpeechPcm16 is { Length: > 0 }).SelectMany(s => s.SpeechPcm16!).ToArray();
@@ -189,14 +227,20 @@ public sealed class JobProcessor(
             TimingsJson = JsonSerializer.Serialize(job.TimingsMs),
         };
         var committed = await repository.CompleteAsync(row, identity.Id, ct);
+        storeSpan?.Dispose();
         heartbeat.Untrack(m.JobId);
+        EndJob(job, committed ? "succeeded" : "lease_lost");
         outcomes.Add(new JobOutcome(m, committed ? JobOutcomeKind.Succeeded : JobOutcomeKind.LeaseLost));
         if (!committed) logger.LogWarning("Job {JobId}: lease lost before the result was written; another worker owns it", m.JobId);
     }
 
     /// <summary>Runs one step of one job; a fault is recorded against that job only.</summary>
-    private async Task GuardAsync(ClaimedJob job, LeaseHeartbeat heartbeat, ConcurrentBag<JobOutcome> outcomes, Func<Task> step, CancellationToken ct)
+    /// <remarks>The step runs inside the job's span and log scope (BatchId, JobId, Attempt).</remarks>
+    private async Task GuardAsync(
+        ClaimedJob job, LeaseHeartbeat heartbeat, ConcurrentBag<JobOutcome> outcomes, Func<Task> step, CancellationToken ct, string fallbackReason = "other")
     {
+        using var scope = logger.BeginScope(job.LogScope);
+        Activity.Current = job.Span ?? Activity.Current;
         try
         {
             await step();
@@ -205,23 +249,27 @@ public sealed class JobProcessor(
         {
             job.Faulted = true;
             heartbeat.Untrack(job.Message.JobId);
-            outcomes.Add(await RecordFaultAsync(job, ex, ct));
+            outcomes.Add(await RecordFaultAsync(job, ex, WorkerTelemetry.ReasonOf(ex, fallbackReason), ct));
         }
     }
 
-    private async Task<JobOutcome> RecordFaultAsync(ClaimedJob job, Exception ex, CancellationToken ct)
+    private async Task<JobOutcome> RecordFaultAsync(ClaimedJob job, Exception ex, string reasonLabel, CancellationToken ct)
     {
         var m = job.Message;
         var reason = Describe(ex);
+        telemetry.Failed(reasonLabel);
+        WorkerTelemetry.RecordError(job.Span, ex, reasonLabel);
         if (IsPermanent(ex))
         {
             logger.LogWarning("Job {JobId} ({Key}) failed permanently: {Reason}", m.JobId, m.Input.Key, reason);
             var failed = await repository.FailAsync(m.JobId, identity.Id, reason, job.AudioSeconds, ct);
+            EndJob(job, failed ? "failed" : "lease_lost");
             return new JobOutcome(m, failed ? JobOutcomeKind.Failed : JobOutcomeKind.LeaseLost, reason);
         }
         var delay = options.RedeliveryBaseDelaySeconds * Math.Pow(2, Math.Min(job.Attempt - 1, 16)) * (0.8 + 0.4 * Random.Shared.NextDouble());
         var state = await repository.AttemptFailedAsync(m.JobId, identity.Id, $"attempt {job.Attempt}: {reason}", options.MaxAttempts, delay, ct);
         logger.LogWarning(ex, "Job {JobId} attempt {Attempt} failed ({State}): {Reason}", m.JobId, job.Attempt, state ?? "lease lost", reason);
+        EndJob(job, state switch { "failed" => "failed", "queued" => "retry", _ => "lease_lost" });
         return state switch
         {
             "failed" => new JobOutcome(m, JobOutcomeKind.AttemptsExhausted, reason),
@@ -263,6 +311,30 @@ public sealed class JobProcessor(
         }
     }
 
+    /// <summary>Opens the job's span (child of the message's trace) and log scope; a job taken on attempt &gt; 1 counts as a redelivery.</summary>
+    private ClaimedJob StartJob(ProcessAudio message, int attempt, ActivityContext parent)
+    {
+        var job = new ClaimedJob(message, attempt);
+        var current = Activity.Current;
+        job.Span = WorkerTelemetry.Source.StartActivity("job", ActivityKind.Internal, parent);
+        Activity.Current = current; // the span is entered per step (GuardAsync), not here
+        job.Span?.SetTag("kimiaudio.job_id", message.JobId);
+        job.Span?.SetTag("kimiaudio.batch_id", message.BatchId);
+        job.Span?.SetTag("kimiaudio.attempt", attempt);
+        job.Span?.SetTag("kimiaudio.task", message.Task);
+        if (attempt > 1) telemetry.Retried("redelivery");
+        return job;
+    }
+
+    private void EndJob(ClaimedJob job, string outcome)
+    {
+        if (job.Ended) return;
+        job.Ended = true;
+        telemetry.JobFinished(job.Clock.Elapsed, outcome);
+        job.Span?.SetTag("kimiaudio.outcome", outcome);
+        job.Span?.Dispose();
+    }
+
     private static EngineRequest ToRequest(ClaimedJob job, SegmentSpan span) => new()
     {
         JobId = job.Message.JobId,
@@ -298,5 +370,14 @@ public sealed class JobProcessor(
         public ConcurrentDictionary<string, double> TimingsMs { get; } = new();
         public double? AudioSeconds { get; set; }
         public bool Faulted { get; set; }
+        public Activity? Span { get; set; }
+        public Stopwatch Clock { get; } = Stopwatch.StartNew();
+        public bool Ended { get; set; }
+        public Dictionary<string, object> LogScope { get; } = new()
+        {
+            ["BatchId"] = message.BatchId,
+            ["JobId"] = message.JobId,
+            ["Attempt"] = attempt,
+        };
     }
 }

@@ -29,4 +29,6 @@ public sealed class WorkerOptions
     [Range(1, 30)] public double SegmentSeconds { get; set; } = 30;
     /// <summary>Download + decode of this many jobs of a micro-batch run at once.</summary>
     [Range(1, 64)] public int DownloadParallelism { get; set; } = 8;
+    /// <summary>Port of the worker's HTTP listener (/health/live, /health/ready, /metrics) on all interfaces; 0 = any free port.</summary>
+    [Range(0, 65535)] public int HttpPort { get; set; } = 8080;
 }
