@@ -1,5 +1,6 @@
 using KimiAudio.Orchestrator.Auth;
 using KimiAudio.Orchestrator.Batches;
+using KimiAudio.Orchestrator.Jobs;
 using KimiAudio.Orchestrator.Schedules;
 using KimiAudio.ServiceDefaults;
 
@@ -14,6 +15,7 @@ public static class OrchestratorApp
         builder.AddServiceDefaults();
         builder.Services.AddOrchestrator();
         builder.Services.AddApiSecurity();
+        builder.Services.AddOrchestratorOpenApi();
         var app = builder.Build();
         app.UseApiSecurity();
         app.MapHealthChecks("/health").AllowAnonymous();
@@ -21,6 +23,8 @@ public static class OrchestratorApp
         app.MapHealthChecks("/health/ready").AllowAnonymous();
         app.MapBatchEndpoints();
         app.MapScheduleEndpoints();
+        app.MapResultEndpoints();
+        app.MapOrchestratorOpenApi();
         return app;
     }
 }

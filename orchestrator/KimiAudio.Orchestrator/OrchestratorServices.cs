@@ -1,5 +1,6 @@
 using KimiAudio.Infrastructure;
 using KimiAudio.Orchestrator.Batches;
+using KimiAudio.Orchestrator.Jobs;
 using KimiAudio.Orchestrator.Schedules;
 using KimiAudio.Orchestrator.Sweeper;
 using KimiAudio.ServiceDefaults;
@@ -20,6 +21,8 @@ public static class OrchestratorServices
         services.AddSingleton<SweepRepository>();
         services.AddSingleton<SourceReader>();
         services.AddSingleton<BatchSubmitter>();
+        services.AddSingleton<FailedJobRetrier>();
+        services.AddSingleton<ResultRepository>();
         services.AddPipelineMessaging(_ => { });
         services.AddHostedService<LeaseSweeper>();
         services.AddSchedules();
