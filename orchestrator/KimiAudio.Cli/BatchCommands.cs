@@ -27,7 +27,7 @@ public static class BatchCommands
 
     private static Command Status(Func<ParseResult, ApiClient> client)
     {
-        var batchId = new Argument<Guid?>("batch-id") { Description = "a batch id; without it: the newest batches as a table", Arity = ArgumentArity.ZeroOrOne };
+        var batchId = new Argument<string?>("batch-id") { Description = "a batch id; without it: the newest batches as a table", Arity = ArgumentArity.ZeroOrOne };
         var watch = new Option<bool>("--watch") { Description = "keep showing progress until the batch is finished (a live bar on a terminal, plain lines otherwise)" };
         var state = new Option<string?>("--state") { Description = "only batches in this state (list only)" };
         state.AcceptOnlyFromAmong(BatchStates);
@@ -37,7 +37,7 @@ public static class BatchCommands
         {
             using var api = client(parse);
             var live = !Console.IsOutputRedirected;
-            if (parse.GetValue(batchId) is { } id)
+            if (OptionalGuid(parse.GetValue(batchId), "batch-id") is { } id)
             {
                 if (parse.GetValue(watch)) await Views.WatchAsync(api, id, Console.Out, live, ct);
                 else
@@ -65,8 +65,8 @@ public static class BatchCommands
 
     private static Command Results(Func<ParseResult, ApiClient> client)
     {
-        var positional = new Argument<Guid?>("batch-id") { Description = "same as --batch", Arity = ArgumentArity.ZeroOrOne };
-        var batch = new Option<Guid?>("--batch") { Description = "only this batch" };
+        var positional = new Argument<string?>("batch-id") { Description = "same as --batch", Arity = ArgumentArity.ZeroOrOne };
+        var batch = new Option<string?>("--batch") { Description = "only this batch (its id)" };
         var task = new Option<string?>("--task") { Description = "only batches of this task (asr, caption, qa, emotion, chat, ...)" };
         var state = new Option<string?>("--state") { Description = "only jobs in this state" };
         state.AcceptOnlyFromAmong(JobStates);
@@ -79,7 +79,7 @@ public static class BatchCommands
         };
         command.SetAction((parse, ct) => CliAction.RunAsync(async () =>
         {
-            var (p, b) = (parse.GetValue(positional), parse.GetValue(batch));
+            var (p, b) = (OptionalGuid(parse.GetValue(positional), "batch-id"), OptionalGuid(parse.GetValue(batch), "--batch"));
             if (p is not null && b is not null && p != b) throw new UsageException("give the batch once: as batch-id or as --batch");
             var max = parse.GetValue(limit);
             if (max is < 1) throw new UsageException($"--limit must be at least 1 (got {max})");
@@ -175,6 +175,12 @@ public static class BatchCommands
         }));
         return command;
     }
+
+    /// <summary>An optional id argument (System.CommandLine does not report a bad value of an optional Guid argument itself).</summary>
+    private static Guid? OptionalGuid(string? text, string name)
+        => text is null ? null
+            : Guid.TryParse(text, out var id) ? id
+            : throw new UsageException($"{name} '{text}' is not a batch id (a GUID such as {Guid.Empty})");
 
     private static string Query(params (string Name, string? Value)[] parameters)
         => string.Concat(parameters.Where(p => !string.IsNullOrEmpty(p.Value)).Select(p => $"&{p.Name}={Uri.EscapeDataString(p.Value!)}"));

@@ -39,8 +39,10 @@ public static class CliAction
         var parse = root.Parse(args);
         if (parse.Action is not ParseErrorAction) return await parse.InvokeAsync();
         foreach (var error in parse.Errors) Console.Error.WriteLine($"kimia: {error.Message}");
-        var path = string.Join(' ', Ancestry(parse.CommandResult.Command));
-        Console.Error.WriteLine($"Run '{path} --help' for usage.");
+        var command = parse.CommandResult.Command;
+        var path = string.Join(' ', Ancestry(command));
+        var arguments = string.Concat(command.Arguments.Select(a => a.Arity.MinimumNumberOfValues > 0 ? $" <{a.Name}>" : $" [<{a.Name}>]"));
+        Console.Error.WriteLine($"Usage: {path}{arguments} [options]. Run '{path} --help' for details.");
         return Usage;
     }
 

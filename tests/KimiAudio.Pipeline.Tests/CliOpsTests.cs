@@ -74,7 +74,7 @@ public sealed class CliOpsTests(OpsFixture f) : IClassFixture<OpsFixture>
         Assert.Equal(2, badState.ExitCode);
         Assert.Contains("done", badState.Stderr);
         Assert.Contains("succeeded", badState.Stderr); // the allowed values
-        Assert.Contains("kimia results --help", badState.Stderr);
+        Assert.Contains("kimia results [<batch-id>] [options]", badState.Stderr);
 
         var badBatchState = await Kimia("status", "--state", "finished");
         Assert.Equal(2, badBatchState.ExitCode);
