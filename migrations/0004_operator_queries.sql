@@ -9,3 +9,6 @@ CREATE INDEX batches_created ON batches (created_at DESC, batch_id DESC);
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE INDEX results_text_trgm ON results USING gin (text gin_trgm_ops);
 
+
+-- A job's result row is its own or, for a skipped job, the reused one: results join jobs on this expression.
+CREATE INDEX jobs_result_job ON jobs ((coalesce(reused_job_id, job_id)));

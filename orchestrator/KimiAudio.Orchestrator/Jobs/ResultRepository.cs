@@ -30,15 +30,36 @@ public sealed class ResultRepository(NpgsqlDataSource dataSource, [FromKeyedServ
            AND (@pattern::text IS NULL OR r.text ILIKE @pattern)
         """;
 
-    private const string Order = "ORDER BY b.created_at DESC, j.batch_id DESC, j.seq";
+    private const string Order = "ORDER BY b.created_at DESC, b.batch_id DESC, j.seq";
 
+    /// <summary>
+    /// One page. Without text search the batches are walked newest first (index batches_created) and each batch's jobs
+    /// are read in seq order through the (batch_id, seq) index, at most <paramref name="limit"/> per batch: a page costs
+    /// about its own size however deep it is. With text search the trigram index finds the results first.
+    /// </summary>
     public async Task<IReadOnlyList<JobResultView>> ListAsync(ResultFilter filter, PageCursor? after, int limit, CancellationToken ct)
     {
-        const string sql = $"""
+        const string pageSql = $"""
+            SELECT {Columns}
+              FROM batches b
+             CROSS JOIN LATERAL (
+                   SELECT * FROM jobs j
+                    WHERE j.batch_id = b.batch_id
+                      AND j.seq > CASE WHEN b.batch_id = @afterBatch THEN @afterSeq ELSE 0 END
+                      AND (@state::text IS NULL OR j.state = @state)
+                    ORDER BY j.seq LIMIT @limit) j
+              LEFT JOIN results r ON r.job_id = coalesce(j.reused_job_id, j.job_id)
+             WHERE (@batchId::uuid IS NULL OR b.batch_id = @batchId)
+               AND (@task::text IS NULL OR b.task = @task)
+               AND (@afterCreated::timestamptz IS NULL OR (b.created_at, b.batch_id) <= (@afterCreated, @afterBatch))
+            {Order}
+             LIMIT @limit
+            """;
+        const string searchSql = $"""
             SELECT {Columns}
             {FromWhere}
                AND (@afterCreated::timestamptz IS NULL OR b.created_at < @afterCreated
-                    OR (b.created_at = @afterCreated AND (j.batch_id < @afterBatch OR (j.batch_id = @afterBatch AND j.seq > @afterSeq))))
+                    OR (b.created_at = @afterCreated AND (b.batch_id < @afterBatch OR (b.batch_id = @afterBatch AND j.seq > @afterSeq))))
             {Order}
              LIMIT @limit
             """;
@@ -47,6 +68,7 @@ public sealed class ResultRepository(NpgsqlDataSource dataSource, [FromKeyedServ
             batchId = filter.BatchId, task = filter.Task, state = filter.State, pattern = filter.TextPattern,
             afterCreated = after?.CreatedAt, afterBatch = after?.BatchId, afterSeq = after?.Seq ?? 0, limit,
         };
+        var sql = filter.TextPattern is null ? pageSql : searchSql;
         var rows = await RunAsync(c => c.QueryAsync<JobResultRow>(new CommandDefinition(sql, args, cancellationToken: ct)), ct);
         return rows.Select(r => r.ToView()).ToList();
     }
@@ -71,11 +93,18 @@ public sealed class ResultRepository(NpgsqlDataSource dataSource, [FromKeyedServ
     /// </summary>
     public async IAsyncEnumerable<JobResultRow> StreamAsync(ResultFilter filter, [EnumeratorCancellation] CancellationToken ct)
     {
-        const string sql = $"""
+        // one batch: its (batch_id, seq) index gives the order without a sort; across batches Postgres sorts (spilling to disk)
+        const string batchSql = $"""
+            SELECT {Columns}
+            {FromWhere}
+             ORDER BY j.seq
+            """;
+        const string allSql = $"""
             SELECT {Columns}
             {FromWhere}
             {Order}
             """;
+        var sql = filter.BatchId is null ? allSql : batchSql;
         await using var connection = await pipeline.ExecuteAsync(async token => await dataSource.OpenConnectionAsync(token), ct);
         var args = new { batchId = filter.BatchId, task = filter.Task, state = filter.State, pattern = filter.TextPattern };
         await foreach (var row in connection.QueryUnbufferedAsync<JobResultRow>(sql, args, commandTimeout: 600).WithCancellation(ct))
