@@ -22,7 +22,7 @@ public sealed class ApiClient : IDisposable
         using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
         using var response = await http.SendAsync(request, ct);
         var text = await response.Content.ReadAsStringAsync(ct);
-        if (!response.IsSuccessStatusCode) throw new CliException($"{method} {path} answered {(int)response.StatusCode}: {Describe(text)}");
+        if (!response.IsSuccessStatusCode) throw new CliException($"{method} {path} answered {(int)response.StatusCode}: {Describe(text, response)}");
         return text.Length == 0 ? null : JsonDocument.Parse(text).RootElement;
     }
 
@@ -62,16 +62,27 @@ public sealed class ApiClient : IDisposable
         }
     }
 
-    private async Task<JsonElement> GetAsync(string path, CancellationToken ct)
+    public async Task<JsonElement> GetAsync(string path, CancellationToken ct)
     {
         using var response = await http.GetAsync(path, ct);
         var body = await response.Content.ReadAsStringAsync(ct);
-        if (!response.IsSuccessStatusCode) throw new CliException($"GET {path} answered {(int)response.StatusCode}: {Describe(body)}");
+        if (!response.IsSuccessStatusCode) throw new CliException($"GET {path} answered {(int)response.StatusCode}: {Describe(body, response)}");
         return JsonDocument.Parse(body).RootElement;
     }
 
-    private static string Describe(string body)
+    /// <summary>Copies a GET answer to <paramref name="output"/> as it arrives (never held whole in memory).</summary>
+    public async Task DownloadAsync(string path, Stream output, CancellationToken ct)
     {
+        using var response = await http.GetAsync(path, HttpCompletionOption.ResponseHeadersRead, ct);
+        if (!response.IsSuccessStatusCode)
+            throw new CliException($"GET {path} answered {(int)response.StatusCode}: {Describe(await response.Content.ReadAsStringAsync(ct), response)}");
+        await using var body = await response.Content.ReadAsStreamAsync(ct);
+        await body.CopyToAsync(output, ct);
+    }
+
+    private static string Describe(string body, HttpResponseMessage? response = null)
+    {
+        if (body.Length == 0) return response?.ReasonPhrase ?? "(no body)";
         try
         {
             var json = JsonDocument.Parse(body).RootElement;

@@ -1,10 +1,8 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Text.Json;
 using KimiAudio.Cli;
 using KimiAudio.Migrator;
 
-// kimia: submit a batch, watch it, print its results, migrate the database.
+// kimia: submit a batch, watch it, print and export its results, retry or cancel it, check the set-up, migrate the database.
 var api = new Option<string>("--api")
 {
     Description = "Orchestrator base address (default $KIMIA_API or http://127.0.0.1:5080)",
@@ -31,7 +29,7 @@ var seed = new Option<int?>("--seed") { Description = "sampling seed" };
 var maxTokens = new Option<int?>("--max-tokens") { Description = "most tokens generated per segment (default: the model's bound)" };
 var wait = new Option<bool>("--wait") { Description = "show a progress bar until the batch is finished" };
 var submit = new Command("submit", "Submit a batch; prints its id") { source, manifest, task, question, output, priority, temperature, seed, maxTokens, wait };
-submit.SetAction(async (parse, ct) => await RunAsync(async () =>
+submit.SetAction(async (parse, ct) => await CliAction.RunAsync(async () =>
 {
     using var client = new ApiClient(new Uri(parse.GetValue(api)!), parse.GetValue(apiKey));
     var created = await client.SubmitAsync(new
@@ -47,46 +45,13 @@ submit.SetAction(async (parse, ct) => await RunAsync(async () =>
     var batchId = created.GetProperty("batchId").GetGuid();
     Console.WriteLine(batchId);
     Console.Error.WriteLine($"{created.GetProperty("totalJobs").GetInt32()} job(s), {created.GetProperty("skippedJobs").GetInt32()} already annotated");
-    if (parse.GetValue(wait)) await WatchAsync(client, batchId, ct);
+    if (parse.GetValue(wait)) await Views.WatchAsync(client, batchId, Console.Error, live: !Console.IsErrorRedirected, ct);
 }));
 root.Subcommands.Add(submit);
 
-var batchArgument = new Argument<Guid>("batch-id") { Description = "the id printed by submit" };
-var watch = new Option<bool>("--watch") { Description = "keep redrawing until the batch is finished" };
-var status = new Command("status", "Show a batch's progress") { batchArgument, watch };
-status.SetAction(async (parse, ct) => await RunAsync(async () =>
-{
-    using var client = new ApiClient(new Uri(parse.GetValue(api)!), parse.GetValue(apiKey));
-    var batchId = parse.GetValue(batchArgument);
-    if (parse.GetValue(watch)) await WatchAsync(client, batchId, ct);
-    else Console.WriteLine(Views.ProgressLine(await client.GetBatchAsync(batchId, ct)));
-}));
-root.Subcommands.Add(status);
-
-var resultsArgument = new Argument<Guid>("batch-id") { Description = "the id printed by submit" };
-var results = new Command("results", "Print a batch's results (and its failed jobs) as a table") { resultsArgument };
-results.SetAction(async (parse, ct) => await RunAsync(async () =>
-{
-    using var client = new ApiClient(new Uri(parse.GetValue(api)!), parse.GetValue(apiKey));
-    var batchId = parse.GetValue(resultsArgument);
-    var rows = new List<string[]>();
-    await foreach (var r in client.ResultsAsync(batchId, ct))
-        rows.Add([
-            r.GetProperty("inputKey").GetString()!,
-            r.GetProperty("reusedJobId").ValueKind == JsonValueKind.Null ? "succeeded" : "reused",
-            r.GetProperty("audioSeconds").GetDouble().ToString("F1", CultureInfo.InvariantCulture),
-            r.GetProperty("text").GetString()!,
-            r.GetProperty("artifactKey").GetString() ?? "",
-        ]);
-    await foreach (var j in client.FailedJobsAsync(batchId, ct))
-        rows.Add([j.GetProperty("inputKey").GetString()!, "failed", "", j.GetProperty("error").GetString() ?? "", ""]);
-    Views.WriteTable(Console.Out, ["input", "state", "seconds", "text / error", "speech"], rows);
-}));
-root.Subcommands.Add(results);
-
 var connection = new Option<string?>("--connection") { Description = "PostgreSQL connection string (default $POSTGRES_CONNECTION)" };
 var migrate = new Command("migrate", "Apply the database migrations") { connection };
-migrate.SetAction(parse => RunAsync(() =>
+migrate.SetAction(parse => CliAction.RunAsync(() =>
 {
     var cs = parse.GetValue(connection) ?? Environment.GetEnvironmentVariable("POSTGRES_CONNECTION")
         ?? throw new CliException("no connection string: pass --connection or set POSTGRES_CONNECTION");
@@ -99,7 +64,7 @@ root.Subcommands.Add(migrate);
 var uploadDir = new Argument<DirectoryInfo>("directory") { Description = "local folder whose files are uploaded" };
 var uploadTarget = new Argument<string>("target") { Description = "s3://bucket/prefix (the bucket is created when missing)" };
 var upload = new Command("upload", "Upload a folder's files to S3 (settings from S3_SERVICE_URL, S3_ACCESS_KEY, S3_SECRET_KEY, S3_EMULATOR)") { uploadDir, uploadTarget };
-upload.SetAction(async (parse, ct) => await RunAsync(async () =>
+upload.SetAction(async (parse, ct) => await CliAction.RunAsync(async () =>
 {
     var count = await Uploader.UploadAsync(parse.GetValue(uploadDir)!, parse.GetValue(uploadTarget)!, ct);
     Console.Error.WriteLine($"uploaded {count} file(s) to {parse.GetValue(uploadTarget)}");
@@ -108,32 +73,7 @@ root.Subcommands.Add(upload);
 
 root.Subcommands.Add(KeyCommands.Create());
 root.Subcommands.Add(ScheduleCommands.Create(api, apiKey));
+foreach (var command in BatchCommands.Create(api, apiKey)) root.Subcommands.Add(command);
+root.Subcommands.Add(DoctorCommand.Create(api, apiKey));
 
-return await root.Parse(args).InvokeAsync();
-
-static async Task WatchAsync(ApiClient client, Guid batchId, CancellationToken ct)
-{
-    while (true)
-    {
-        var batch = await client.GetBatchAsync(batchId, ct);
-        var done = batch.GetProperty("completedAt").ValueKind != JsonValueKind.Null;
-        Console.Error.Write("\r" + Views.ProgressLine(batch) + "   ");
-        if (done) break;
-        await Task.Delay(500, ct);
-    }
-    Console.Error.WriteLine();
-}
-
-static async Task<int> RunAsync(Func<Task> action)
-{
-    try
-    {
-        await action();
-        return 0;
-    }
-    catch (Exception ex) when (ex is CliException or HttpRequestException)
-    {
-        Console.Error.WriteLine($"kimia: {ex.Message}");
-        return 1;
-    }
-}
+return await CliAction.InvokeAsync(root, args);

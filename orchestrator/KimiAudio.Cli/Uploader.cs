@@ -1,6 +1,5 @@
 using KimiAudio.Infrastructure;
 using KimiAudio.Infrastructure.Storage;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace KimiAudio.Cli;
@@ -12,15 +11,8 @@ public static class Uploader
     {
         if (!directory.Exists) throw new CliException($"{directory.FullName} does not exist");
         if (!S3Uri.TryParse(target, out var location)) throw new CliException($"'{target}' is not s3://bucket/prefix");
-        var settings = new Dictionary<string, string?>
-        {
-            ["S3:ServiceUrl"] = Environment.GetEnvironmentVariable("S3_SERVICE_URL"),
-            ["S3:AccessKey"] = Environment.GetEnvironmentVariable("S3_ACCESS_KEY"),
-            ["S3:SecretKey"] = Environment.GetEnvironmentVariable("S3_SECRET_KEY"),
-            ["S3:Emulator"] = Environment.GetEnvironmentVariable("S3_EMULATOR") ?? "false",
-        };
         await using var services = new ServiceCollection()
-            .AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(settings).Build())
+            .AddSingleton(ServiceConfiguration.Build())
             .AddPipelineResilience()
             .AddObjectStore()
             .BuildServiceProvider();

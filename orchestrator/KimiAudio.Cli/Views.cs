@@ -21,6 +21,41 @@ public static class Views
             $"{batch.GetProperty("jobsPerSecond").GetDouble():F1} jobs/s  ETA {eta}");
     }
 
+    /// <summary>The same facts without the bar, for logs and pipes.</summary>
+    public static string PlainProgressLine(JsonElement batch)
+    {
+        var total = batch.GetProperty("totalJobs").GetInt32();
+        var finished = batch.GetProperty("finished").GetInt32();
+        var counts = batch.GetProperty("counts");
+        var eta = batch.GetProperty("etaSeconds").ValueKind == JsonValueKind.Number ? $"{batch.GetProperty("etaSeconds").GetDouble():F0}s" : "unknown";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"batch {batch.GetProperty("batchId").GetGuid()} {batch.GetProperty("state").GetString()}: finished {finished}/{total}, " +
+            $"succeeded {counts.GetProperty("succeeded").GetInt32()}, failed {counts.GetProperty("failed").GetInt32()}, " +
+            $"skipped {counts.GetProperty("skipped").GetInt32()}, cancelled {counts.GetProperty("cancelled").GetInt32()}, " +
+            $"running {counts.GetProperty("running").GetInt32()}, {batch.GetProperty("jobsPerSecond").GetDouble():F1} jobs/s, ETA {eta}");
+    }
+
+    /// <summary>
+    /// Polls the batch until it has an end time. On a terminal (<paramref name="live"/>) one bar is redrawn in place;
+    /// otherwise a plain line is written whenever the numbers change, and once at the end.
+    /// </summary>
+    public static async Task WatchAsync(ApiClient client, Guid batchId, TextWriter output, bool live, CancellationToken ct)
+    {
+        string? last = null;
+        while (true)
+        {
+            var batch = await client.GetBatchAsync(batchId, ct);
+            var done = batch.GetProperty("completedAt").ValueKind != JsonValueKind.Null;
+            var state = batch.GetProperty("state").GetString() + " " + batch.GetProperty("counts").GetRawText() + done;
+            if (live) output.Write("\r" + ProgressLine(batch) + "   ");
+            else if (state != last) output.WriteLine(PlainProgressLine(batch));
+            last = state;
+            if (done) break;
+            await Task.Delay(500, ct);
+        }
+        if (live) output.WriteLine();
+    }
+
     public static void WriteTable(TextWriter output, IReadOnlyList<string> headers, IReadOnlyList<string[]> rows, int maxWidth = 60)
     {
         string Cell(string s) => s.Length > maxWidth ? s[..(maxWidth - 1)] + "…" : s;

@@ -1,6 +1,7 @@
 using KimiAudio.Orchestrator.Auth;
 using KimiAudio.Orchestrator.Batches;
 using KimiAudio.Orchestrator.Browser;
+using KimiAudio.Orchestrator.Jobs;
 using KimiAudio.Orchestrator.Schedules;
 using KimiAudio.ServiceDefaults;
 using KimiAudio.ServiceDefaults.Observability;
@@ -17,6 +18,7 @@ public static class OrchestratorApp
         builder.Services.AddOrchestrator();
         builder.Services.AddApiSecurity();
         builder.Services.AddResultsBrowser();
+        builder.Services.AddOrchestratorOpenApi();
         var app = builder.Build();
         app.UseApiSecurity();
         app.MapHealthChecks("/health").AllowAnonymous();
@@ -26,6 +28,8 @@ public static class OrchestratorApp
         app.MapScheduleEndpoints();
         app.MapResultsBrowser();
         app.MapObservability();
+        app.MapResultEndpoints();
+        app.MapOrchestratorOpenApi();
         return app;
     }
 }

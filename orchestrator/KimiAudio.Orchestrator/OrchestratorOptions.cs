@@ -12,4 +12,6 @@ public sealed class OrchestratorOptions
     [Range(1, 256)] public int ManifestHeadParallelism { get; set; } = 16;
     /// <summary>A job row written but not yet published is published by the sweeper after this long (submitter crashed).</summary>
     [Range(1, 3600)] public int PublishGraceSeconds { get; set; } = 60;
+    /// <summary>Rows per Parquet row group of an export: the most rows an export holds in memory at once.</summary>
+    [Range(1, 1_000_000)] public int ExportRowGroupSize { get; set; } = 10_000;
 }

@@ -1,6 +1,7 @@
 using KimiAudio.Infrastructure;
 using KimiAudio.Orchestrator.Batches;
 using KimiAudio.Orchestrator.Metrics;
+using KimiAudio.Orchestrator.Jobs;
 using KimiAudio.Orchestrator.Schedules;
 using KimiAudio.Orchestrator.Sweeper;
 using KimiAudio.ServiceDefaults;
@@ -21,6 +22,8 @@ public static class OrchestratorServices
         services.AddSingleton<SweepRepository>();
         services.AddSingleton<SourceReader>();
         services.AddSingleton<BatchSubmitter>();
+        services.AddSingleton<FailedJobRetrier>();
+        services.AddSingleton<ResultRepository>();
         services.AddPipelineMessaging(_ => { });
         services.AddHostedService<LeaseSweeper>();
         services.AddSchedules();

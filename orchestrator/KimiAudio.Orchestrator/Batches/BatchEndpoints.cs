@@ -1,5 +1,7 @@
 using Amazon.S3;
 using KimiAudio.Infrastructure.Storage;
+using KimiAudio.Orchestrator.Export;
+using KimiAudio.Orchestrator.Jobs;
 
 namespace KimiAudio.Orchestrator.Batches;
 
@@ -14,6 +16,11 @@ public static class BatchEndpoints
         batches.MapPost("/{batchId:guid}/cancel", CancelAsync);
         batches.MapGet("/{batchId:guid}/jobs", ListJobsAsync);
         batches.MapGet("/{batchId:guid}/results", ListResultsAsync);
+        batches.MapGet("/", ListAsync).WithSummary("Batches newest first with their job counts; filter state; keyset paged by 'after'");
+        batches.MapPost("/{batchId:guid}/retry-failed", RetryFailedAsync)
+            .WithSummary("Queue the batch's failed jobs (only those) again; 409 for a cancelled batch");
+        batches.MapGet("/{batchId:guid}/export", ExportAsync)
+            .WithSummary("One row per file of the batch, streamed as format=jsonl|csv|parquet");
         return app;
     }
 
@@ -61,5 +68,35 @@ public static class BatchEndpoints
     {
         var items = await repository.ListResultsAsync(batchId, after ?? 0, Math.Clamp(limit ?? 100, 1, 1000), ct);
         return Results.Ok(new { items, next = items.Count > 0 ? items[^1].Seq : (int?)null });
+    }
+
+    private static async Task<IResult> ListAsync(HttpRequest request, BatchRepository repository, CancellationToken ct)
+    {
+        var p = new QueryParameters(request.Query);
+        var state = p.OneOf("state", BatchSummary.States);
+        var after = p.Cursor();
+        var limit = p.Limit();
+        if (!p.IsValid) return Results.ValidationProblem(p.Errors);
+        var items = await repository.ListAsync(state, after, limit, ct);
+        return Results.Ok(new { items, next = items.Count == limit ? new PageCursor(items[^1].CreatedAt, items[^1].BatchId).ToString() : null });
+    }
+
+    private static async Task<IResult> RetryFailedAsync(Guid batchId, FailedJobRetrier retrier, CancellationToken ct)
+    {
+        var result = await retrier.RetryAsync(batchId, ct);
+        if (!result.Found) return Results.NotFound();
+        if (result.Cancelled)
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Batch is cancelled",
+                detail: $"batch {batchId} is cancelled: its failed jobs are not retried (submit the source again instead)");
+        return Results.Ok(new { batchId, requeuedJobs = result.Requeued });
+    }
+
+    private static async Task<IResult> ExportAsync(Guid batchId, HttpContext context, BatchRepository repository, ResultRepository results)
+    {
+        var p = new QueryParameters(context.Request.Query);
+        var format = ExportResponse.ReadFormat(p);
+        if (!p.IsValid) return Results.ValidationProblem(p.Errors);
+        if (await repository.GetStateAsync(batchId, context.RequestAborted) is null) return Results.NotFound();
+        return await ExportResponse.WriteAsync(context, results, new ResultFilter(batchId, null, null, null), format, $"batch-{batchId}");
     }
 }

@@ -167,6 +167,66 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
         return rows.ToList();
     }
 
+    /// <summary>Batches newest first (keyset on created_at, batch_id), optionally in one state, with their job counts.</summary>
+    public async Task<IReadOnlyList<BatchSummary>> ListAsync(string? state, PageCursor? after, int limit, CancellationToken ct)
+    {
+        const string sql = """
+            SELECT b.batch_id, b.source, b.task, b.output_type, b.priority, b.state, b.total_jobs, b.skipped_jobs,
+                   b.created_at, b.submitted_at, b.completed_at, c.succeeded, c.failed, c.cancelled, c.open
+              FROM batches b
+             CROSS JOIN LATERAL (
+                   SELECT count(*) FILTER (WHERE j.state = 'succeeded')::int AS succeeded,
+                          count(*) FILTER (WHERE j.state = 'failed')::int AS failed,
+                          count(*) FILTER (WHERE j.state = 'cancelled')::int AS cancelled,
+                          count(*) FILTER (WHERE j.state IN ('pending', 'queued', 'running'))::int AS open
+                     FROM jobs j WHERE j.batch_id = b.batch_id) c
+             WHERE (@state::text IS NULL OR b.state = @state)
+               AND (@afterCreated::timestamptz IS NULL OR (b.created_at, b.batch_id) < (@afterCreated, @afterBatch))
+             ORDER BY b.created_at DESC, b.batch_id DESC
+             LIMIT @limit
+            """;
+        var args = new { state, afterCreated = after?.CreatedAt, afterBatch = after?.BatchId, limit };
+        var rows = await RunAsync(c => c.QueryAsync<BatchSummary>(new CommandDefinition(sql, args, cancellationToken: ct)), ct);
+        return rows.ToList();
+    }
+
+    /// <summary>
+    /// In one transaction, under the batch's row lock: the next page (by seq) of the batch's failed jobs goes back to
+    /// 'pending' as new (attempts 0, no error, lease or end time) with a publish deadline that the sweeper honours if the
+    /// caller dies before publishing, and a completed batch is running again. Null: no such batch. A cancelled batch
+    /// is left as it is (<see cref="RequeuedPage.Cancelled"/>).
+    /// </summary>
+    public Task<RequeuedPage?> RequeueFailedPageAsync(Guid batchId, int afterSeq, int limit, DateTime publishDeadline, CancellationToken ct)
+    {
+        const string lockBatch = """
+            SELECT source, source_kind, task, question, output_type, sampling::text AS sampling_json, priority, state
+              FROM batches WHERE batch_id = @batchId FOR UPDATE
+            """;
+        const string requeue = """
+            UPDATE jobs
+               SET state = 'pending', attempts = 0, error = NULL, lease_owner = NULL, lease_expires_at = NULL, heartbeat_at = NULL,
+                   started_at = NULL, finished_at = NULL, redeliver_at = @publishDeadline
+             WHERE job_id IN (SELECT job_id FROM jobs WHERE batch_id = @batchId AND state = 'failed' AND seq > @afterSeq
+                               ORDER BY seq LIMIT @limit FOR UPDATE)
+            RETURNING job_id, seq, input_bucket, input_key, input_etag, input_size, prompt, options_hash
+            """;
+        const string reopen = "UPDATE batches SET state = 'running', completed_at = NULL WHERE batch_id = @batchId AND state = 'completed'";
+        return RunAsync(async c =>
+        {
+            await using var tx = await c.BeginTransactionAsync(ct);
+            var batch = await c.QuerySingleOrDefaultAsync<StoredBatch>(new CommandDefinition(lockBatch, new { batchId }, tx, cancellationToken: ct));
+            if (batch is null) return null;
+            if (batch.State == "cancelled") return new RequeuedPage(batch.ToValidated(), [], Cancelled: true);
+            var jobs = (await c.QueryAsync<RequeuedJob>(new CommandDefinition(requeue, new { batchId, afterSeq, limit, publishDeadline }, tx, cancellationToken: ct)))
+                .OrderBy(j => j.Seq)
+                .Select(j => new JobRow(j.JobId, j.Seq, "pending", new SourceItem(j.InputBucket, j.InputKey, j.InputEtag, j.InputSize, j.Prompt), j.OptionsHash, publishDeadline, null))
+                .ToList();
+            if (jobs.Count > 0) await c.ExecuteAsync(new CommandDefinition(reopen, new { batchId }, tx, cancellationToken: ct));
+            await tx.CommitAsync(ct);
+            return new RequeuedPage(batch.ToValidated(), jobs, Cancelled: false);
+        }, ct);
+    }
+
     private static Task WriteNullableAsync<T>(NpgsqlBinaryImporter importer, T? value, NpgsqlDbType type, CancellationToken ct)
         => value is null ? importer.WriteNullAsync(ct) : importer.WriteAsync(value, type, ct);
 
@@ -176,4 +236,35 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
             await using var connection = await dataSource.OpenConnectionAsync(token);
             return await action(connection);
         }, ct);
+}
+
+/// <summary>A page of failed jobs put back to pending, with the settings of their batch (to build their messages).</summary>
+public sealed record RequeuedPage(ValidatedBatch Batch, IReadOnlyList<JobRow> Jobs, bool Cancelled);
+
+internal sealed record StoredBatch
+{
+    public string Source { get; init; } = "";
+    public string SourceKind { get; init; } = "";
+    public string Task { get; init; } = "";
+    public string? Question { get; init; }
+    public string OutputType { get; init; } = "";
+    public string SamplingJson { get; init; } = "{}";
+    public short Priority { get; init; }
+    public string State { get; init; } = "";
+
+    public ValidatedBatch ToValidated() => new(
+        KimiAudio.Infrastructure.Storage.S3Uri.TryParse(Source, out var location) ? location : throw new InvalidOperationException($"stored batch source '{Source}' is not an s3:// address"),
+        SourceKind == "manifest", Task, Question, OutputType, JsonSerializer.Deserialize<SamplingOptions>(SamplingJson) ?? new SamplingOptions(), (byte)Priority);
+}
+
+internal sealed record RequeuedJob
+{
+    public Guid JobId { get; init; }
+    public int Seq { get; init; }
+    public string InputBucket { get; init; } = "";
+    public string InputKey { get; init; } = "";
+    public string? InputEtag { get; init; }
+    public long? InputSize { get; init; }
+    public string? Prompt { get; init; }
+    public string OptionsHash { get; init; } = "";
 }

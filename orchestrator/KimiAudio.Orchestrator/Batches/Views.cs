@@ -76,3 +76,26 @@ public sealed record BatchProgress
         };
     }
 }
+
+/// <summary>GET /batches item: the batch and its job counts.</summary>
+public sealed record BatchSummary
+{
+    public Guid BatchId { get; init; }
+    public string Source { get; init; } = "";
+    public string Task { get; init; } = "";
+    public string OutputType { get; init; } = "";
+    public short Priority { get; init; }
+    public string State { get; init; } = "";
+    public int TotalJobs { get; init; }
+    public int SkippedJobs { get; init; }
+    public DateTime CreatedAt { get; init; }
+    public DateTime? SubmittedAt { get; init; }
+    public DateTime? CompletedAt { get; init; }
+    public int Succeeded { get; init; }
+    public int Failed { get; init; }
+    public int Cancelled { get; init; }
+    /// <summary>Jobs pending, queued or running.</summary>
+    public int Open { get; init; }
+
+    public static readonly string[] States = ["submitting", "running", "completed", "cancelled"];
+}

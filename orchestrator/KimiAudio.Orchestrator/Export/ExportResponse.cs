@@ -1,0 +1,21 @@
+using KimiAudio.Orchestrator.Jobs;
+using Microsoft.Extensions.Options;
+
+namespace KimiAudio.Orchestrator.Export;
+
+/// <summary>Streams the rows of a filter into the response in the requested format (rows go out as they are read).</summary>
+public static class ExportResponse
+{
+    /// <summary>The 'format' parameter: jsonl (default) | csv | parquet.</summary>
+    public static string ReadFormat(QueryParameters p) => p.OneOf("format", ExportFormat.Names) ?? "jsonl";
+
+    public static async Task<IResult> WriteAsync(HttpContext context, ResultRepository repository, ResultFilter filter, string format, string fileStem)
+    {
+        var rowGroupSize = context.RequestServices.GetRequiredService<IOptions<OrchestratorOptions>>().Value.ExportRowGroupSize;
+        var writer = ExportFormat.Create(format, rowGroupSize);
+        context.Response.ContentType = writer.ContentType;
+        context.Response.Headers.ContentDisposition = $"attachment; filename=\"{fileStem}.{writer.Extension}\"";
+        await writer.WriteAsync(repository.StreamAsync(filter, context.RequestAborted), context.Response.Body, context.RequestAborted);
+        return Results.Empty;
+    }
+}

@@ -1,0 +1,64 @@
+using System.Buffers;
+using System.Text.Json;
+using KimiAudio.Orchestrator.Jobs;
+
+namespace KimiAudio.Orchestrator.Export;
+
+/// <summary>JSON Lines: one object per row; timings as a JSON object; null where a value is absent.</summary>
+public sealed class JsonlExportWriter : IExportWriter
+{
+    private const int FlushBytes = 64 * 1024;
+
+    public string ContentType => "application/x-ndjson";
+    public string Extension => "jsonl";
+
+    public async Task WriteAsync(IAsyncEnumerable<JobResultRow> rows, Stream output, CancellationToken ct)
+    {
+        var buffer = new ArrayBufferWriter<byte>(FlushBytes * 2);
+        await using var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
+        await foreach (var r in rows.WithCancellation(ct))
+        {
+            json.WriteStartObject();
+            json.WriteString("job_id", r.JobId);
+            json.WriteString("batch_id", r.BatchId);
+            json.WriteNumber("seq", r.Seq);
+            json.WriteString("input", r.Input);
+            json.WriteString("task", r.Task);
+            json.WriteString("state", r.State);
+            json.WriteString("text", r.Text);
+            WriteNumber(json, "text_token_count", r.TextTokenCount);
+            WriteNumber(json, "audio_token_count", r.AudioTokenCount);
+            if (r.AudioSeconds is { } seconds) json.WriteNumber("audio_seconds", seconds); else json.WriteNull("audio_seconds");
+            json.WritePropertyName("timings");
+            if (r.TimingsJson is { } timings) json.WriteRawValue(timings, skipInputValidation: true); else json.WriteNullValue();
+            WriteTime(json, "started_at", r.StartedAt);
+            WriteTime(json, "finished_at", r.FinishedAt);
+            json.WriteString("error", r.Error);
+            json.WriteString("artifact", r.Artifact);
+            json.WriteString("model_id", r.ModelId);
+            json.WriteEndObject();
+            json.Flush();
+            buffer.Write("\n"u8);
+            json.Reset(buffer);
+            if (buffer.WrittenCount >= FlushBytes) await DrainAsync(buffer, output, ct);
+        }
+        await DrainAsync(buffer, output, ct);
+    }
+
+    private static void WriteNumber(Utf8JsonWriter json, string name, int? value)
+    {
+        if (value is { } v) json.WriteNumber(name, v); else json.WriteNull(name);
+    }
+
+    private static void WriteTime(Utf8JsonWriter json, string name, DateTime? value)
+    {
+        if (value is { } v) json.WriteString(name, v); else json.WriteNull(name);
+    }
+
+    private static async Task DrainAsync(ArrayBufferWriter<byte> buffer, Stream output, CancellationToken ct)
+    {
+        await output.WriteAsync(buffer.WrittenMemory, ct);
+        await output.FlushAsync(ct);
+        buffer.ResetWrittenCount();
+    }
+}

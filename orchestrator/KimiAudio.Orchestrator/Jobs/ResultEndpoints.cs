@@ -1,0 +1,40 @@
+using KimiAudio.Orchestrator.Export;
+
+namespace KimiAudio.Orchestrator.Jobs;
+
+/// <summary>HTTP API of results across batches: filtered pages, their streamed export, and one job.</summary>
+public static class ResultEndpoints
+{
+    public static IEndpointRouteBuilder MapResultEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/results", ListAsync)
+            .WithSummary("Jobs with their results across batches, newest batch first; filters batchId, task, state, q (text search); keyset paged by 'after'");
+        app.MapGet("/results/export", ExportAsync)
+            .WithSummary("The rows of /results (same filters, no paging) streamed as format=jsonl|csv|parquet");
+        app.MapGet("/jobs/{jobId:guid}", GetJobAsync).WithSummary("One job with its result (token arrays included)");
+        return app;
+    }
+
+    private static async Task<IResult> ListAsync(HttpRequest request, ResultRepository repository, CancellationToken ct)
+    {
+        var p = new QueryParameters(request.Query);
+        var filter = ResultFilter.Read(p);
+        var after = p.Cursor();
+        var limit = p.Limit();
+        if (!p.IsValid) return Results.ValidationProblem(p.Errors);
+        var items = await repository.ListAsync(filter, after, limit, ct);
+        return Results.Ok(new { items, next = items.Count == limit ? items[^1].Cursor.ToString() : null });
+    }
+
+    private static async Task<IResult> ExportAsync(HttpContext context, ResultRepository repository)
+    {
+        var p = new QueryParameters(context.Request.Query);
+        var filter = ResultFilter.Read(p);
+        var format = ExportResponse.ReadFormat(p);
+        if (!p.IsValid) return Results.ValidationProblem(p.Errors);
+        return await ExportResponse.WriteAsync(context, repository, filter, format, "results");
+    }
+
+    private static async Task<IResult> GetJobAsync(Guid jobId, ResultRepository repository, CancellationToken ct)
+        => await repository.GetJobAsync(jobId, ct) is { } job ? Results.Ok(job) : Results.NotFound();
+}

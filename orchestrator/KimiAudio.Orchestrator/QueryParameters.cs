@@ -1,0 +1,62 @@
+using System.Globalization;
+
+namespace KimiAudio.Orchestrator;
+
+/// <summary>
+/// Reads query-string parameters by hand so that a bad value becomes a 400 ValidationProblem naming the parameter
+/// (model binding would answer a bare 400 for a malformed guid or number).
+/// </summary>
+public sealed class QueryParameters(IQueryCollection query)
+{
+    public const int MaxLimit = 1000;
+    private readonly Dictionary<string, string[]> errors = [];
+
+    public bool IsValid => errors.Count == 0;
+    public IDictionary<string, string[]> Errors => errors;
+
+    public void Fail(string name, string message) => errors[name] = [message];
+
+    public string? Text(string name, int maxLength)
+    {
+        var value = query[name].ToString();
+        if (value.Length == 0) return null;
+        if (value.Length > maxLength) Fail(name, $"at most {maxLength} characters");
+        return value;
+    }
+
+    public Guid? Guid(string name)
+    {
+        var value = query[name].ToString();
+        if (value.Length == 0) return null;
+        if (System.Guid.TryParse(value, out var id)) return id;
+        Fail(name, $"'{value}' is not a GUID (e.g. {System.Guid.Empty})");
+        return null;
+    }
+
+    public string? OneOf(string name, IReadOnlyCollection<string> allowed)
+    {
+        var value = query[name].ToString();
+        if (value.Length == 0) return null;
+        if (allowed.Contains(value)) return value;
+        Fail(name, $"'{value}' is not allowed: use one of {string.Join(", ", allowed)}");
+        return null;
+    }
+
+    public int Limit(int defaultValue = 100)
+    {
+        var value = query["limit"].ToString();
+        if (value.Length == 0) return defaultValue;
+        if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= MaxLimit) return n;
+        Fail("limit", $"must be a whole number between 1 and {MaxLimit}");
+        return defaultValue;
+    }
+
+    public PageCursor? Cursor(string name = "after")
+    {
+        var value = query[name].ToString();
+        if (value.Length == 0) return null;
+        if (PageCursor.TryParse(value, out var cursor)) return cursor;
+        Fail(name, "not a cursor: pass the 'next' value of the previous page unchanged");
+        return null;
+    }
+}
