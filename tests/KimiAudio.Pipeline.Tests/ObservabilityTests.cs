@@ -202,6 +202,26 @@ public sealed class ObservabilityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_worker_is_live_but_not_ready_when_its_database_is_gone()
+    {
+        var worker = await p.StartWorkerAsync();
+        var url = ListenAddress(worker);
+        using var anonymous = new HttpClient();
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync($"{url}/health/ready")).StatusCode);
+
+        await using (var admin = new Npgsql.NpgsqlConnection(ServiceSettings.PostgresConnection))
+        {
+            await admin.OpenAsync();
+            await using var drop = new Npgsql.NpgsqlCommand($"DROP DATABASE \"{new Npgsql.NpgsqlConnectionStringBuilder(p.ConnectionString).Database}\" WITH (FORCE)", admin);
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        var ready = await anonymous.GetAsync($"{url}/health/ready");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync($"{url}/health/live")).StatusCode);
+    }
+
+    [Fact]
     public async Task Metrics_can_move_to_a_management_port_of_their_own()
     {
         var port = FreePort();
