@@ -17,6 +17,8 @@ namespace KimiAudio.Cli;
 /// <summary>The checks of `kimia doctor`. Each returns a line of detail (null: not configured, skipped) or throws <see cref="DoctorProblem"/>.</summary>
 public sealed class DoctorChecks(IConfiguration config, Uri api, string? apiKey, string? modelFolder, string? bucket, int timeoutSeconds)
 {
+    /// <summary>A detail starting with this marks a check that did not run (optional, not configured).</summary>
+    public const string Skipped = "skipped: ";
     private const string StartServices = "start the services (`infra/services.sh start`, then `source .run/services.env`)";
 
     public IEnumerable<(string Name, Func<CancellationToken, Task<string?>> Check)> All() =>
@@ -63,7 +65,7 @@ public sealed class DoctorChecks(IConfiguration config, Uri api, string? apiKey,
 
     private async Task<string?> ManagementAsync(CancellationToken ct)
     {
-        if (config["RABBITMQ_MANAGEMENT_URI"] is not { Length: > 0 } management) return "skipped: RABBITMQ_MANAGEMENT_URI is not set (optional)";
+        if (config["RABBITMQ_MANAGEMENT_URI"] is not { Length: > 0 } management) return Skipped + "RABBITMQ_MANAGEMENT_URI is not set (optional)";
         var amqp = config["RabbitMq:Uri"] is { Length: > 0 } u ? new Uri(u) : null;
         var user = config["RABBITMQ_USER"] ?? Uri.UnescapeDataString(amqp?.UserInfo.Split(':')[0] ?? "guest");
         var password = config["RABBITMQ_PASSWORD"] ?? Uri.UnescapeDataString(amqp?.UserInfo.Split(':').ElementAtOrDefault(1) ?? "guest");
@@ -155,7 +157,7 @@ public sealed class DoctorChecks(IConfiguration config, Uri api, string? apiKey,
     private string? Model()
     {
         var folder = modelFolder ?? config["Engine:ModelPath"];
-        if (string.IsNullOrWhiteSpace(folder)) return "skipped: no --model or Engine__ModelPath (needed on worker hosts only)";
+        if (string.IsNullOrWhiteSpace(folder)) return Skipped + "no --model or Engine__ModelPath (needed on worker hosts only)";
         return ModelFolderCheck.Run(folder, Optional("Engine:GlmTokenizerPath"), Optional("Engine:DetokenizerPath"), Optional("Engine:VocoderPath"));
     }
 

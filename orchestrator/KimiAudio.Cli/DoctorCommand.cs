@@ -34,8 +34,9 @@ public static class DoctorCommand
                 try
                 {
                     var detail = await check(limit.Token);
-                    line = detail is null ? $"SKIP {name,-10} not configured" : $"OK   {name,-10} {detail}";
-                    if (detail?.StartsWith("skipped", StringComparison.Ordinal) == true) line = $"SKIP {name,-10} {detail}";
+                    line = detail is null ? $"SKIP {name,-10} not configured"
+                        : detail.StartsWith(DoctorChecks.Skipped, StringComparison.Ordinal) ? $"SKIP {name,-10} {detail[DoctorChecks.Skipped.Length..]}"
+                        : $"OK   {name,-10} {detail}";
                 }
                 catch (DoctorProblem problem)
                 {
