@@ -14,16 +14,16 @@ public static class OrchestratorApp
         var builder = WebApplication.CreateBuilder(args);
         builder.AddServiceDefaults();
         builder.Services.AddOrchestrator();
-        builder.Services.AddApiSecurity();
         builder.Services.AddResultsBrowser();
+        builder.Services.AddApiSecurity();
         var app = builder.Build();
         app.UseApiSecurity();
+        app.MapResultsBrowser();
         app.MapHealthChecks("/health").AllowAnonymous();
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false }).AllowAnonymous();
         app.MapHealthChecks("/health/ready").AllowAnonymous();
         app.MapBatchEndpoints();
         app.MapScheduleEndpoints();
-        app.MapResultsBrowser();
         return app;
     }
 }
