@@ -73,7 +73,7 @@ public static class BrowserPages
         h.Add($"<h1>Batches</h1>");
         if (batches.Count == 0 && page == 0) h.Add($"""<p class="muted">No batch has been submitted yet.</p>""");
         h.Add($"""
-            <table id="batches"><thead><tr><th>Created (UTC)</th><th>Batch</th><th>Source</th><th>Task</th><th>State</th>
+            <table id="batches"><thead><tr><th>Created</th><th>Batch</th><th>Source</th><th>Task</th><th>State</th>
             <th>Progress</th><th>Jobs by state</th><th>ETA</th></tr></thead><tbody>
             """);
         foreach (var b in batches)
@@ -126,7 +126,7 @@ public static class BrowserPages
                 <tr data-job="{j.JobId}" data-state="{j.State}"><td class="num">{j.Seq}</td>
                 <td><a class="key" href="{JobUrl(j.JobId)}">{j.InputKey}</a></td>
                 <td>{new RawHtml(StateChip(j.State))}</td><td class="num">{j.Attempts}</td><td class="num">{Seconds(j.AudioSeconds)}</td>
-                <td class="error">{j.Error}</td><td class="text">{text}{(r.HasSpeech ? " 🔊" : "")}</td></tr>
+                <td class="error">{j.Error}</td><td class="text">{text}{new RawHtml(r.HasSpeech ? " <span class=\"muted\">+ speech</span>" : "")}</td></tr>
                 """);
         }
         h.Add($"</tbody></table>");
@@ -208,7 +208,7 @@ public static class BrowserPages
     private static string CountsText(BatchProgress b)
         => string.Join(" · ", BatchProgress.States.Where(s => b.Counts.GetValueOrDefault(s) > 0).Select(s => $"{b.Counts[s]} {s}"));
 
-    private static string When(DateTime? t) => t is { } v ? v.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) : "–";
+    private static string When(DateTime? t) => t is { } v ? v.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture) : "–";
 
     private static string Seconds(double? s) => s is { } v ? v.ToString("0.0", CultureInfo.InvariantCulture) + " s" : "–";
 
