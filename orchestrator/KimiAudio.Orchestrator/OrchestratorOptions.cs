@@ -14,4 +14,12 @@ public sealed class OrchestratorOptions
     [Range(1, 3600)] public int PublishGraceSeconds { get; set; } = 60;
     /// <summary>Rows per Parquet row group of an export: the most rows an export holds in memory at once.</summary>
     [Range(1, 1_000_000)] public int ExportRowGroupSize { get; set; } = 10_000;
+    /// <summary>
+    /// Attempts per job (failed attempts and expired leases) before it fails for good, for a batch whose submit request
+    /// sets no maxAttempts. Stored on the batch at submission: the workers and the sweeper read it from there.
+    /// </summary>
+    [Range(1, MaxAttemptsLimit)] public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>Upper bound of <see cref="MaxAttempts"/> and of a request's maxAttempts (the batches table checks it too).</summary>
+    public const int MaxAttemptsLimit = 100;
 }

@@ -9,6 +9,14 @@ namespace KimiAudio.Orchestrator;
 public sealed class QueryParameters(IQueryCollection query)
 {
     public const int MaxLimit = 1000;
+
+    /// <summary>The 'limit' parameter read by <see cref="Limit"/>.</summary>
+    public static QueryParameterDoc LimitDoc(int defaultValue = 100)
+        => QueryParameterDoc.Integer("limit", "Items per page", 1, MaxLimit, defaultValue);
+
+    /// <summary>The cursor parameter read by <see cref="Cursor"/>.</summary>
+    public static QueryParameterDoc CursorDoc(string name = "after")
+        => new(name, "Keyset cursor: the 'next' value of the previous page, unchanged (omit for the first page)");
     private readonly Dictionary<string, string[]> errors = [];
 
     public bool IsValid => errors.Count == 0;

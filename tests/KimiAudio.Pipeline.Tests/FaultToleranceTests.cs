@@ -166,7 +166,7 @@ public sealed class FaultToleranceTests : IAsyncLifetime
         await p.UploadAsync("t/ok.wav", TestAudio.ToneWav(1));
         await p.UploadAsync("t/bad.wav", TestAudio.ToneWav(1.5));
         await p.UploadAsync("t.jsonl", System.Text.Encoding.UTF8.GetBytes("{\"key\":\"t/ok.wav\"}\n{\"key\":\"t/bad.wav\",\"prompt\":\"boom\"}\n"));
-        var settings = new Dictionary<string, string?> { ["Worker:MaxAttempts"] = "3", ["Sweeper:MaxAttempts"] = "3" };
+        var settings = new Dictionary<string, string?> { ["Orchestrator:MaxAttempts"] = "3" };
         await p.StartOrchestratorAsync(settings);
         await p.StartWorkerAsync(new Dictionary<string, string?>(settings) { ["TestEngine:FailPrompt"] = "boom" });
 
@@ -183,6 +183,74 @@ public sealed class FaultToleranceTests : IAsyncLifetime
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (await p.QueueDepthAsync("process-audio_error") == 0 && DateTime.UtcNow < deadline) await Task.Delay(100);
         Assert.Equal(1, await p.QueueDepthAsync("process-audio_error"));
+    }
+
+    [Fact]
+    public async Task A_batch_submitted_with_maxAttempts_2_fails_an_always_failing_job_after_exactly_2_worker_attempts()
+    {
+        await p.UploadAsync("m/ok.wav", TestAudio.ToneWav(1));
+        await p.UploadAsync("m/bad.wav", TestAudio.ToneWav(1.5));
+        await p.UploadAsync("m.jsonl", System.Text.Encoding.UTF8.GetBytes("{\"key\":\"m/ok.wav\"}\n{\"key\":\"m/bad.wav\",\"prompt\":\"boom\"}\n"));
+        await p.StartOrchestratorAsync(); // Orchestrator:MaxAttempts stays 5: the request's value wins
+        await p.StartWorkerAsync(new Dictionary<string, string?> { ["TestEngine:FailPrompt"] = "boom" });
+
+        foreach (var bad in new[] { 0, 101 })
+        {
+            var refused = await p.PostBatchAsync(new { manifest = $"s3://{p.Bucket}/m.jsonl", task = "asr", maxAttempts = bad });
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
+            var errors = System.Text.Json.JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("errors");
+            Assert.Equal("maxAttempts", Assert.Single(errors.EnumerateObject()).Name);
+        }
+        Assert.Equal(0, await p.QuerySingleAsync<int>("SELECT count(*)::int FROM batches"));
+
+        var batchId = await p.SubmitAsync(new { manifest = $"s3://{p.Bucket}/m.jsonl", task = "asr", maxAttempts = 2 });
+        await p.WaitForBatchAsync(batchId, TimeSpan.FromMinutes(1));
+
+        Assert.Equal(2, await p.QuerySingleAsync<short>("SELECT max_attempts FROM batches WHERE batch_id = @batchId", new { batchId }));
+        var job = await p.QuerySingleAsync<(string State, int Attempts, string Error)>(
+            "SELECT state, attempts, error FROM jobs WHERE batch_id = @batchId AND input_key = 'm/bad.wav'", new { batchId });
+        Assert.Equal(("failed", 2), (job.State, job.Attempts));
+        Assert.StartsWith("attempt 2: ", job.Error);
+        Assert.Equal("succeeded", await p.QuerySingleAsync<string>("SELECT state FROM jobs WHERE batch_id = @batchId AND input_key = 'm/ok.wav'", new { batchId }));
+    }
+
+    [Fact]
+    public async Task A_batch_submitted_with_maxAttempts_2_fails_a_job_whose_lease_expires_on_its_2nd_attempt()
+    {
+        await p.UploadAsync("l/a.wav", TestAudio.ToneWav(1));
+        await p.StartOrchestratorAsync(); // no worker: the test plays a worker that takes the job and dies, twice
+        var batchId = await p.SubmitAsync(new { source = $"s3://{p.Bucket}/l/", task = "asr", maxAttempts = 2 });
+        var jobId = await p.QuerySingleAsync<Guid>("SELECT job_id FROM jobs WHERE batch_id = @batchId", new { batchId });
+        const string takeAndDie = """
+            UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = 'dead-worker', lease_expires_at = now() - interval '1 second',
+                            started_at = now(), redeliver_at = NULL
+             WHERE job_id = @jobId RETURNING attempts
+            """;
+
+        Assert.Equal(1, await p.QuerySingleAsync<int>(takeAndDie, new { jobId }));
+        var first = await WaitWhileRunningAsync(jobId);
+        Assert.Equal(("queued", 1), (first.State, first.Attempts)); // attempt 1 of 2: given back
+        Assert.StartsWith("attempt 1: lease expired", first.Error);
+
+        Assert.Equal(2, await p.QuerySingleAsync<int>(takeAndDie, new { jobId }));
+        var second = await WaitWhileRunningAsync(jobId);
+        Assert.Equal(("failed", 2), (second.State, second.Attempts)); // attempt 2 of 2: failed for good (the default would be 5)
+        Assert.StartsWith("attempt 2: lease expired (worker dead-worker", second.Error);
+        await p.WaitForBatchAsync(batchId, TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>Waits until the orchestrator's sweeper has dealt with the expired lease of a running job (and republished it, if it went back).</summary>
+    private async Task<(string State, int Attempts, string Error)> WaitWhileRunningAsync(Guid jobId)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var row = await p.QuerySingleAsync<(string State, int Attempts, string? Error, bool Due)>(
+                "SELECT state, attempts, error, redeliver_at IS NOT NULL FROM jobs WHERE job_id = @jobId", new { jobId });
+            if (row.State != "running" && !row.Due) return (row.State, row.Attempts, row.Error ?? "");
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), "the sweeper did not handle the expired lease");
+            await Task.Delay(100);
+        }
     }
 
     [Fact]

@@ -139,7 +139,7 @@ public sealed class ObservabilityTests : IAsyncLifetime
         var manifest = string.Join("\n", Enumerable.Range(0, 20).Select(i => $"{{\"key\":\"r/{i:D2}.wav\"}}").Append("{\"key\":\"r/bad.wav\",\"prompt\":\"boom\"}"));
         await p.UploadAsync("r.jsonl", System.Text.Encoding.UTF8.GetBytes(manifest));
         await using var proxy = FaultyS3Proxy.Start(p.S3ServiceUrl, failureShare: 0.3); // the worker's S3 calls only
-        var settings = new Dictionary<string, string?> { ["Worker:MaxAttempts"] = "3", ["Sweeper:MaxAttempts"] = "3" };
+        var settings = new Dictionary<string, string?> { ["Orchestrator:MaxAttempts"] = "3" };
         await p.StartOrchestratorAsync(settings);
         var worker = await p.StartWorkerAsync(new Dictionary<string, string?>(settings) { ["TestEngine:FailPrompt"] = "boom", ["S3:ServiceUrl"] = proxy.Url });
 

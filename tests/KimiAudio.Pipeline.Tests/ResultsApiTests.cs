@@ -154,4 +154,60 @@ public sealed class ResultsApiTests(OpsFixture f) : IClassFixture<OpsFixture>
         Assert.Equal("header", schemes.GetProperty("apiKey").GetProperty("in").GetString());
         Assert.Equal(2, doc.GetProperty("security").GetArrayLength());
     }
+
+    [Fact]
+    public async Task The_OpenAPI_document_declares_every_query_parameter_with_its_type_and_allowed_values_and_the_response_shapes()
+    {
+        using var anonymous = new HttpClient { BaseAddress = P.Api.BaseAddress };
+        var doc = JsonDocument.Parse(await anonymous.GetStringAsync("/openapi/v1.json")).RootElement;
+        JsonElement Operation(string path, string method = "get") => doc.GetProperty("paths").GetProperty(path).GetProperty(method);
+        Dictionary<string, JsonElement> Query(string path) => Operation(path).GetProperty("parameters").EnumerateArray()
+            .Where(p => p.GetProperty("in").GetString() == "query").ToDictionary(p => p.GetProperty("name").GetString()!, p => p.GetProperty("schema"));
+        static string[] Enum(JsonElement schema) => [.. schema.GetProperty("enum").EnumerateArray().Select(v => v.GetString()!)];
+        string[] jobStates = ["pending", "queued", "running", "succeeded", "failed", "cancelled", "skipped"];
+        string[] formats = ["jsonl", "csv", "parquet"];
+
+        var batches = Query("/batches");
+        Assert.Equal(["after", "limit", "state"], batches.Keys.Order());
+        Assert.Equal(["submitting", "running", "completed", "cancelled"], Enum(batches["state"]));
+        Assert.Equal(("integer", 1, 1000), (batches["limit"].GetProperty("type").GetString(), batches["limit"].GetProperty("minimum").GetInt32(), batches["limit"].GetProperty("maximum").GetInt32()));
+        Assert.Equal("string", batches["after"].GetProperty("type").GetString());
+
+        var results = Query("/results");
+        Assert.Equal(["after", "batchId", "limit", "q", "state", "task"], results.Keys.Order());
+        Assert.Equal(jobStates, Enum(results["state"]));
+        Assert.Equal("uuid", results["batchId"].GetProperty("format").GetString());
+        Assert.Equal(200, results["q"].GetProperty("maxLength").GetInt32());
+
+        var export = Query("/results/export");
+        Assert.Equal(["batchId", "format", "q", "state", "task"], export.Keys.Order());
+        Assert.Equal(formats, Enum(export["format"]));
+        Assert.Equal("jsonl", export["format"].GetProperty("default").GetString());
+        Assert.Equal(formats, Enum(Assert.Single(Query("/batches/{batchId}/export")).Value));
+
+        var jobs = Query("/batches/{batchId}/jobs");
+        Assert.Equal(["after", "limit", "state"], jobs.Keys.Order());
+        Assert.Equal(jobStates, Enum(jobs["state"]));
+        Assert.Equal("integer", jobs["after"].GetProperty("type").GetString());
+        Assert.Equal(["after", "limit"], Query("/batches/{batchId}/results").Keys.Order());
+
+        // Response shapes: the pages, the submit answer, the export's content types; the submit body.
+        string ResponseRef(string path, string status, string method = "get")
+            => Operation(path, method).GetProperty("responses").GetProperty(status).GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString()!;
+        JsonElement Schema(string reference) => doc.GetProperty("components").GetProperty("schemas").GetProperty(reference.Split('/')[^1]);
+        var page = Schema(ResponseRef("/batches", "200"));
+        Assert.True(page.GetProperty("properties").TryGetProperty("items", out _));
+        Assert.True(page.GetProperty("properties").TryGetProperty("next", out _));
+        Assert.True(Schema(ResponseRef("/results", "200")).GetProperty("properties").TryGetProperty("items", out _));
+        Assert.True(Schema(ResponseRef("/batches/{batchId}/jobs", "200")).GetProperty("properties").TryGetProperty("next", out _));
+        Assert.True(Schema(ResponseRef("/batches", "201", "post")).GetProperty("properties").TryGetProperty("batchId", out _));
+        Assert.True(Schema(ResponseRef("/batches/{batchId}/retry-failed", "200", "post")).GetProperty("properties").TryGetProperty("requeuedJobs", out _));
+        Assert.True(Operation("/batches", "get").GetProperty("responses").TryGetProperty("400", out _));
+        var exportTypes = Operation("/results/export").GetProperty("responses").GetProperty("200").GetProperty("content").EnumerateObject().Select(c => c.Name).ToList();
+        Assert.Contains("application/x-ndjson", exportTypes);
+        Assert.Contains("application/vnd.apache.parquet", exportTypes);
+        Assert.Contains(exportTypes, t => t.StartsWith("text/csv", StringComparison.Ordinal));
+        var submitBody = Schema(Operation("/batches", "post").GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString()!);
+        Assert.True(submitBody.GetProperty("properties").TryGetProperty("source", out _));
+    }
 }

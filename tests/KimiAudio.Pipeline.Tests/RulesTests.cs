@@ -85,5 +85,12 @@ public sealed class RulesTests
         Assert.Contains("question", errors.Keys);
         Assert.Null(SubmitBatchValidator.Validate(new SubmitBatchRequest { Source = "s3://b-1/", Manifest = "s3://b-1/x.csv", Task = "asr" }, out errors));
         Assert.Contains("manifest", errors.Keys);
+        Assert.Null(ok.MaxAttempts); // the orchestrator's Orchestrator:MaxAttempts applies
+        Assert.Equal(7, SubmitBatchValidator.Validate(new SubmitBatchRequest { Source = "s3://bucket-a/in/", Task = "asr", MaxAttempts = 7 }, out _)!.MaxAttempts);
+        foreach (var bad in new[] { 0, 101 })
+        {
+            Assert.Null(SubmitBatchValidator.Validate(new SubmitBatchRequest { Source = "s3://bucket-a/in/", Task = "asr", MaxAttempts = bad }, out errors));
+            Assert.Equal("maxAttempts", Assert.Single(errors.Keys));
+        }
     }
 }

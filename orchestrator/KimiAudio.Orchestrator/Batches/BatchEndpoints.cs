@@ -11,18 +11,41 @@ public static class BatchEndpoints
     public static IEndpointRouteBuilder MapBatchEndpoints(this IEndpointRouteBuilder app)
     {
         var batches = app.MapGroup("/batches");
-        batches.MapPost("/", SubmitAsync);
-        batches.MapGet("/{batchId:guid}", GetAsync);
-        batches.MapPost("/{batchId:guid}/cancel", CancelAsync);
-        batches.MapGet("/{batchId:guid}/jobs", ListJobsAsync);
-        batches.MapGet("/{batchId:guid}/results", ListResultsAsync);
-        batches.MapGet("/", ListAsync).WithSummary("Batches newest first with their job counts; filter state; keyset paged by 'after'");
+        batches.MapPost("/", SubmitAsync)
+            .WithSummary("Submit a batch: one job per object under 'source' or per line of 'manifest'")
+            .Produces<SubmitBatchResponse>(StatusCodes.Status201Created).ProducesValidationProblem();
+        batches.MapGet("/{batchId:guid}", GetAsync)
+            .WithSummary("The batch's counts by state, audio done, throughput and ETA")
+            .Produces<BatchProgress>().Produces(StatusCodes.Status404NotFound);
+        batches.MapPost("/{batchId:guid}/cancel", CancelAsync)
+            .WithSummary("Cancel the batch's open jobs")
+            .Produces<CancelBatchResponse>().Produces(StatusCodes.Status404NotFound);
+        batches.MapGet("/{batchId:guid}/jobs", ListJobsAsync)
+            .WithSummary("The batch's jobs in seq order; filter state; paged by 'after' (the last seq)")
+            .WithQueryParameters(JobStateDoc, SeqAfterDoc, SeqLimitDoc)
+            .Produces<SeqPage<JobView>>().ProducesValidationProblem();
+        batches.MapGet("/{batchId:guid}/results", ListResultsAsync)
+            .WithSummary("The batch's results in seq order; paged by 'after' (the last seq)")
+            .WithQueryParameters(SeqAfterDoc, SeqLimitDoc)
+            .Produces<SeqPage<ResultView>>();
+        batches.MapGet("/", ListAsync).WithSummary("Batches newest first with their job counts; filter state; keyset paged by 'after'")
+            .WithQueryParameters(QueryParameterDoc.OneOf("state", "Only batches in this state", BatchSummary.States), QueryParameters.CursorDoc(), QueryParameters.LimitDoc())
+            .Produces<CursorPage<BatchSummary>>().ProducesValidationProblem();
         batches.MapPost("/{batchId:guid}/retry-failed", RetryFailedAsync)
-            .WithSummary("Queue the batch's failed jobs (only those) again; 409 for a cancelled batch");
+            .WithSummary("Queue the batch's failed jobs (only those) again; 409 for a cancelled batch")
+            .Produces<RetryFailedResponse>().Produces(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         batches.MapGet("/{batchId:guid}/export", ExportAsync)
-            .WithSummary("One row per file of the batch, streamed as format=jsonl|csv|parquet");
+            .WithSummary("One row per file of the batch, streamed as format=jsonl|csv|parquet")
+            .WithQueryParameters(ExportResponse.FormatDoc)
+            .Produces(StatusCodes.Status200OK, typeof(Stream), ExportResponse.ContentTypes[0], ExportResponse.ContentTypes[1..])
+            .ProducesValidationProblem().Produces(StatusCodes.Status404NotFound);
         return app;
     }
+
+    private const int SeqPageMaxLimit = 1000;
+    private static readonly QueryParameterDoc JobStateDoc = QueryParameterDoc.OneOf("state", "Only jobs in this state", BatchProgress.States);
+    private static readonly QueryParameterDoc SeqAfterDoc = QueryParameterDoc.Integer("after", "Jobs after this seq: the 'next' value of the previous page", 0, int.MaxValue, 0);
+    private static readonly QueryParameterDoc SeqLimitDoc = QueryParameterDoc.Integer("limit", $"Items per page (clamped to 1..{SeqPageMaxLimit})", 1, SeqPageMaxLimit, 100);
 
     private static async Task<IResult> SubmitAsync(SubmitBatchRequest request, BatchSubmitter submitter, CancellationToken ct)
     {
@@ -33,7 +56,7 @@ public static class BatchEndpoints
         {
             var result = await submitter.SubmitAsync(batch, ct);
             return result.BatchId is { } id
-                ? Results.Created($"/batches/{id}", new { batchId = id, totalJobs = result.TotalJobs, skippedJobs = result.SkippedJobs })
+                ? Results.Created($"/batches/{id}", new SubmitBatchResponse(id, result.TotalJobs, result.SkippedJobs))
                 : Results.ValidationProblem(new Dictionary<string, string[]> { [field] = [$"no objects found under {batch.Location}"] });
         }
         catch (ManifestFormatException ex)
@@ -54,20 +77,20 @@ public static class BatchEndpoints
         => await repository.GetProgressAsync(batchId, ct) is { } progress ? Results.Ok(progress) : Results.NotFound();
 
     private static async Task<IResult> CancelAsync(Guid batchId, BatchRepository repository, CancellationToken ct)
-        => await repository.CancelAsync(batchId, ct) is { } cancelled ? Results.Ok(new { batchId, cancelledJobs = cancelled }) : Results.NotFound();
+        => await repository.CancelAsync(batchId, ct) is { } cancelled ? Results.Ok(new CancelBatchResponse(batchId, cancelled)) : Results.NotFound();
 
     private static async Task<IResult> ListJobsAsync(Guid batchId, BatchRepository repository, string? state, int? after, int? limit, CancellationToken ct)
     {
         if (state is not null && !BatchProgress.States.Contains(state))
             return Results.ValidationProblem(new Dictionary<string, string[]> { ["state"] = [$"must be one of {string.Join(", ", BatchProgress.States)}"] });
-        var items = await repository.ListJobsAsync(batchId, state, after ?? 0, Math.Clamp(limit ?? 100, 1, 1000), ct);
-        return Results.Ok(new { items, next = items.Count > 0 ? items[^1].Seq : (int?)null });
+        var items = await repository.ListJobsAsync(batchId, state, after ?? 0, Math.Clamp(limit ?? 100, 1, SeqPageMaxLimit), ct);
+        return Results.Ok(new SeqPage<JobView>(items, items.Count > 0 ? items[^1].Seq : null));
     }
 
     private static async Task<IResult> ListResultsAsync(Guid batchId, BatchRepository repository, int? after, int? limit, CancellationToken ct)
     {
-        var items = await repository.ListResultsAsync(batchId, after ?? 0, Math.Clamp(limit ?? 100, 1, 1000), ct);
-        return Results.Ok(new { items, next = items.Count > 0 ? items[^1].Seq : (int?)null });
+        var items = await repository.ListResultsAsync(batchId, after ?? 0, Math.Clamp(limit ?? 100, 1, SeqPageMaxLimit), ct);
+        return Results.Ok(new SeqPage<ResultView>(items, items.Count > 0 ? items[^1].Seq : null));
     }
 
     private static async Task<IResult> ListAsync(HttpRequest request, BatchRepository repository, CancellationToken ct)
@@ -78,7 +101,7 @@ public static class BatchEndpoints
         var limit = p.Limit();
         if (!p.IsValid) return Results.ValidationProblem(p.Errors);
         var items = await repository.ListAsync(state, after, limit, ct);
-        return Results.Ok(new { items, next = items.Count == limit ? new PageCursor(items[^1].CreatedAt, items[^1].BatchId).ToString() : null });
+        return Results.Ok(new CursorPage<BatchSummary>(items, items.Count == limit ? new PageCursor(items[^1].CreatedAt, items[^1].BatchId).ToString() : null));
     }
 
     private static async Task<IResult> RetryFailedAsync(Guid batchId, FailedJobRetrier retrier, CancellationToken ct)
@@ -88,7 +111,7 @@ public static class BatchEndpoints
         if (result.Cancelled)
             return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Batch is cancelled",
                 detail: $"batch {batchId} is cancelled: its failed jobs are not retried (submit the source again instead)");
-        return Results.Ok(new { batchId, requeuedJobs = result.Requeued });
+        return Results.Ok(new RetryFailedResponse(batchId, result.Requeued));
     }
 
     private static async Task<IResult> ExportAsync(Guid batchId, HttpContext context, BatchRepository repository, ResultRepository results)

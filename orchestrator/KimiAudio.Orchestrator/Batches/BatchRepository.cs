@@ -11,16 +11,17 @@ namespace KimiAudio.Orchestrator.Batches;
 /// <summary>The orchestrator's SQL for batches and their jobs. Every call runs in the "postgres" pipeline.</summary>
 public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServices(PipelineResilience.Postgres)] ResiliencePipeline pipeline)
 {
-    public Task CreateAsync(Guid batchId, ValidatedBatch b, CancellationToken ct)
+    /// <summary>Writes the batch row; <paramref name="maxAttempts"/> is the attempts limit its jobs are held to.</summary>
+    public Task CreateAsync(Guid batchId, ValidatedBatch b, int maxAttempts, CancellationToken ct)
     {
         const string sql = """
-            INSERT INTO batches (batch_id, source, source_kind, task, question, output_type, sampling, priority)
-            VALUES (@batchId, @source, @sourceKind, @Task, @Question, @OutputType, CAST(@sampling AS jsonb), @priority)
+            INSERT INTO batches (batch_id, source, source_kind, task, question, output_type, sampling, priority, max_attempts)
+            VALUES (@batchId, @source, @sourceKind, @Task, @Question, @OutputType, CAST(@sampling AS jsonb), @priority, @maxAttempts)
             """;
         return RunAsync(c => c.ExecuteAsync(new CommandDefinition(sql, new
         {
             batchId, source = b.Location.ToString(), sourceKind = b.SourceKind, b.Task, b.Question, b.OutputType,
-            sampling = JsonSerializer.Serialize(b.Sampling), priority = (short)b.Priority,
+            sampling = JsonSerializer.Serialize(b.Sampling), priority = (short)b.Priority, maxAttempts = (short)maxAttempts,
         }, cancellationToken: ct)), ct);
     }
 

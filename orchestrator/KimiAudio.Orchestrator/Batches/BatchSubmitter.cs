@@ -17,7 +17,7 @@ public sealed class BatchSubmitter(BatchRepository repository, SourceReader read
         if (batch.IsManifest) await reader.ValidateManifestAsync(batch.Location, ct);
         var batchId = NewId.NextGuid();
         using var logScope = logger.BeginScope(new Dictionary<string, object> { ["BatchId"] = batchId });
-        await repository.CreateAsync(batchId, batch, ct);
+        await repository.CreateAsync(batchId, batch, batch.MaxAttempts ?? options.Value.MaxAttempts, ct);
         int total = 0, skipped = 0;
         var page = new List<SourceItem>(options.Value.PageSize);
         try

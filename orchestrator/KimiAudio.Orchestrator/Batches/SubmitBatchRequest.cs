@@ -14,6 +14,8 @@ public sealed record SubmitBatchRequest
     public SamplingRequest? Sampling { get; init; }
     /// <summary>0 (default, lowest) … 9.</summary>
     public int? Priority { get; init; }
+    /// <summary>Attempts per job before it fails for good, 1 … 100; default Orchestrator:MaxAttempts (5).</summary>
+    public int? MaxAttempts { get; init; }
 }
 
 public sealed record SamplingRequest

@@ -50,11 +50,12 @@ public static partial class SubmitBatchValidator
 
         var priority = r.Priority ?? 0;
         if (priority is < 0 or > 9) Add("priority", "must be between 0 and 9");
+        if (r.MaxAttempts is < 1 or > OrchestratorOptions.MaxAttemptsLimit) Add("maxAttempts", $"must be between 1 and {OrchestratorOptions.MaxAttemptsLimit}");
 
         errors = e;
         return e.Count > 0 || location is null
             ? null
-            : new ValidatedBatch(location, isManifest, task!, string.IsNullOrWhiteSpace(r.Question) ? null : r.Question, outputType, sampling, (byte)priority);
+            : new ValidatedBatch(location, isManifest, task!, string.IsNullOrWhiteSpace(r.Question) ? null : r.Question, outputType, sampling, (byte)priority, r.MaxAttempts);
     }
 
     [GeneratedRegex("^[a-z0-9_-]{1,32}$")]

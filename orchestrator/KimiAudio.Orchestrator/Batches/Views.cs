@@ -99,3 +99,12 @@ public sealed record BatchSummary
 
     public static readonly string[] States = ["submitting", "running", "completed", "cancelled"];
 }
+
+/// <summary>POST /batches answer (201).</summary>
+public sealed record SubmitBatchResponse(Guid BatchId, int TotalJobs, int SkippedJobs);
+
+/// <summary>POST /batches/{id}/cancel answer.</summary>
+public sealed record CancelBatchResponse(Guid BatchId, int CancelledJobs);
+
+/// <summary>POST /batches/{id}/retry-failed answer.</summary>
+public sealed record RetryFailedResponse(Guid BatchId, int RequeuedJobs);

@@ -6,8 +6,15 @@ namespace KimiAudio.Orchestrator.Export;
 /// <summary>Streams the rows of a filter into the response in the requested format (rows go out as they are read).</summary>
 public static class ExportResponse
 {
+    private const string DefaultFormat = "jsonl";
+
     /// <summary>The 'format' parameter: jsonl (default) | csv | parquet.</summary>
-    public static string ReadFormat(QueryParameters p) => p.OneOf("format", ExportFormat.Names) ?? "jsonl";
+    public static string ReadFormat(QueryParameters p) => p.OneOf("format", ExportFormat.Names) ?? DefaultFormat;
+
+    public static readonly QueryParameterDoc FormatDoc = QueryParameterDoc.OneOf("format", "File format of the export", ExportFormat.Names, DefaultFormat);
+
+    /// <summary>The response content types, one per format (for the OpenAPI document).</summary>
+    public static string[] ContentTypes => [.. ExportFormat.Names.Select(n => ExportFormat.Create(n, 1).ContentType)];
 
     public static async Task<IResult> WriteAsync(HttpContext context, ResultRepository repository, ResultFilter filter, string format, string fileStem)
     {

@@ -8,10 +8,16 @@ public static class ResultEndpoints
     public static IEndpointRouteBuilder MapResultEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapGet("/results", ListAsync)
-            .WithSummary("Jobs with their results across batches, newest batch first; filters batchId, task, state, q (text search); keyset paged by 'after'");
+            .WithSummary("Jobs with their results across batches, newest batch first; filters batchId, task, state, q (text search); keyset paged by 'after'")
+            .WithQueryParameters([.. ResultFilter.Parameters, QueryParameters.CursorDoc(), QueryParameters.LimitDoc()])
+            .Produces<CursorPage<JobResultView>>().ProducesValidationProblem();
         app.MapGet("/results/export", ExportAsync)
-            .WithSummary("The rows of /results (same filters, no paging) streamed as format=jsonl|csv|parquet");
-        app.MapGet("/jobs/{jobId:guid}", GetJobAsync).WithSummary("One job with its result (token arrays included)");
+            .WithSummary("The rows of /results (same filters, no paging) streamed as format=jsonl|csv|parquet")
+            .WithQueryParameters([.. ResultFilter.Parameters, ExportResponse.FormatDoc])
+            .Produces(StatusCodes.Status200OK, typeof(Stream), ExportResponse.ContentTypes[0], ExportResponse.ContentTypes[1..])
+            .ProducesValidationProblem();
+        app.MapGet("/jobs/{jobId:guid}", GetJobAsync).WithSummary("One job with its result (token arrays included)")
+            .Produces<JobResultView>().Produces(StatusCodes.Status404NotFound);
         return app;
     }
 
@@ -23,7 +29,7 @@ public static class ResultEndpoints
         var limit = p.Limit();
         if (!p.IsValid) return Results.ValidationProblem(p.Errors);
         var items = await repository.ListAsync(filter, after, limit, ct);
-        return Results.Ok(new { items, next = items.Count == limit ? items[^1].Cursor.ToString() : null });
+        return Results.Ok(new CursorPage<JobResultView>(items, items.Count == limit ? items[^1].Cursor.ToString() : null));
     }
 
     private static async Task<IResult> ExportAsync(HttpContext context, ResultRepository repository)

@@ -12,6 +12,15 @@ public sealed partial record ResultFilter(Guid? BatchId, string? Task, string? S
     public string? TextPattern => Query is null ? null
         : "%" + Query.Replace(@"\", @"\\", StringComparison.Ordinal).Replace("%", @"\%", StringComparison.Ordinal).Replace("_", @"\_", StringComparison.Ordinal) + "%";
 
+    /// <summary>The parameters <see cref="Read"/> reads, for the OpenAPI document.</summary>
+    public static readonly QueryParameterDoc[] Parameters =
+    [
+        QueryParameterDoc.Guid("batchId", "Only jobs of this batch"),
+        QueryParameterDoc.Text("task", "Only jobs of this task: [a-z0-9_-] (case-insensitive), e.g. asr, caption, qa, emotion, chat", 32),
+        QueryParameterDoc.OneOf("state", "Only jobs in this state", BatchProgress.States),
+        QueryParameterDoc.Text("q", "Case-insensitive substring of the result text", MaxQueryLength),
+    ];
+
     public static ResultFilter Read(QueryParameters p)
     {
         var batchId = p.Guid("batchId");

@@ -28,7 +28,7 @@ public sealed class LeaseSweeper(SweepRepository repository, IBus bus, IOptions<
 
     public async Task SweepOnceAsync(CancellationToken ct)
     {
-        var expired = await repository.ExpireLeasesAsync(options.Value.MaxAttempts, ct);
+        var expired = await repository.ExpireLeasesAsync(ct);
         if (expired > 0) logger.LogWarning("Gave back {Count} job(s) whose lease expired", expired);
         int published;
         do

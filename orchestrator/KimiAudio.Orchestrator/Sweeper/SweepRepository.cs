@@ -10,19 +10,23 @@ namespace KimiAudio.Orchestrator.Sweeper;
 /// <summary>SQL of the sweeper: expired leases, due redeliveries and batch completion.</summary>
 public sealed class SweepRepository(NpgsqlDataSource dataSource, [FromKeyedServices(PipelineResilience.Postgres)] ResiliencePipeline pipeline)
 {
-    /// <summary>Running jobs whose worker stopped heartbeating go back to queued (due now), or fail on their last attempt.</summary>
-    public Task<int> ExpireLeasesAsync(int maxAttempts, CancellationToken ct)
+    /// <summary>
+    /// Running jobs whose worker stopped heartbeating go back to queued (due now), or fail on their last attempt (the
+    /// limit is the batch's max_attempts, decided at submission).
+    /// </summary>
+    public Task<int> ExpireLeasesAsync(CancellationToken ct)
     {
         const string sql = """
-            UPDATE jobs
-               SET state = CASE WHEN attempts >= @maxAttempts THEN 'failed' ELSE 'queued' END,
-                   redeliver_at = CASE WHEN attempts >= @maxAttempts THEN NULL ELSE now() END,
-                   finished_at = CASE WHEN attempts >= @maxAttempts THEN now() END,
-                   error = 'attempt ' || attempts || ': lease expired (worker ' || coalesce(lease_owner, '?') || ' stopped heartbeating)',
+            UPDATE jobs j
+               SET state = CASE WHEN j.attempts >= b.max_attempts THEN 'failed' ELSE 'queued' END,
+                   redeliver_at = CASE WHEN j.attempts >= b.max_attempts THEN NULL ELSE now() END,
+                   finished_at = CASE WHEN j.attempts >= b.max_attempts THEN now() END,
+                   error = 'attempt ' || j.attempts || ': lease expired (worker ' || coalesce(j.lease_owner, '?') || ' stopped heartbeating)',
                    lease_owner = NULL, lease_expires_at = NULL
-             WHERE state = 'running' AND lease_expires_at < now()
+              FROM batches b
+             WHERE b.batch_id = j.batch_id AND j.state = 'running' AND j.lease_expires_at < now()
             """;
-        return RunAsync(c => c.ExecuteAsync(new CommandDefinition(sql, new { maxAttempts }, cancellationToken: ct)), ct);
+        return RunAsync(c => c.ExecuteAsync(new CommandDefinition(sql, cancellationToken: ct)), ct);
     }
 
     /// <summary>

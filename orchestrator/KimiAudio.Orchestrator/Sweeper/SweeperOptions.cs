@@ -8,8 +8,6 @@ public sealed class SweeperOptions
     public const string SectionName = "Sweeper";
 
     [Range(0.05, 3600)] public double IntervalSeconds { get; set; } = 5;
-    /// <summary>Must equal Worker:MaxAttempts: a job whose lease expires on its last attempt fails instead of going back.</summary>
-    [Range(1, 100)] public int MaxAttempts { get; set; } = 5;
     /// <summary>Most jobs republished per sweep.</summary>
     [Range(1, 100_000)] public int RepublishBatchSize { get; set; } = 1000;
 }

@@ -83,8 +83,7 @@ public sealed class TestPipeline : IAsyncDisposable
         ["RabbitMq:Uri"] = RabbitMqUri,
         ["Database:ConnectionString"] = ConnectionString,
         ["Sweeper:IntervalSeconds"] = "0.5",
-        ["Sweeper:MaxAttempts"] = "5",
-        ["Worker:MaxAttempts"] = "5",
+        ["Orchestrator:MaxAttempts"] = "5",
         ["Worker:LeaseSeconds"] = "10", // tests that need a lease to run out set 3
         ["Worker:RedeliveryBaseDelaySeconds"] = "0.2",
         ["Worker:BatchTimeLimitMs"] = "50",

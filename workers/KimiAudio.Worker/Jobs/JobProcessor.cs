@@ -267,7 +267,7 @@ public sealed class JobProcessor(
             return new JobOutcome(m, failed ? JobOutcomeKind.Failed : JobOutcomeKind.LeaseLost, reason);
         }
         var delay = options.RedeliveryBaseDelaySeconds * Math.Pow(2, Math.Min(job.Attempt - 1, 16)) * (0.8 + 0.4 * Random.Shared.NextDouble());
-        var state = await repository.AttemptFailedAsync(m.JobId, identity.Id, $"attempt {job.Attempt}: {reason}", options.MaxAttempts, delay, ct);
+        var state = await repository.AttemptFailedAsync(m.JobId, identity.Id, $"attempt {job.Attempt}: {reason}", delay, ct);
         logger.LogWarning(ex, "Job {JobId} attempt {Attempt} failed ({State}): {Reason}", m.JobId, job.Attempt, state ?? "lease lost", reason);
         EndJob(job, state switch { "failed" => "failed", "queued" => "retry", _ => "lease_lost" });
         return state switch

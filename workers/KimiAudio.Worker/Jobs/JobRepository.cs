@@ -111,21 +111,22 @@ public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedService
 
     /// <summary>
     /// Transient fault after the in-step retries: the job goes back to queued with a redelivery time kept in Postgres
-    /// (the orchestrator's sweeper publishes it then), or fails for good once it has used <paramref name="maxAttempts"/>.
-    /// Returns the new state, or null when the lease was lost.
+    /// (the orchestrator's sweeper publishes it then), or fails for good once it has used its batch's max_attempts (decided
+    /// at submission). Returns the new state, or null when the lease was lost.
     /// </summary>
-    public Task<string?> AttemptFailedAsync(Guid jobId, string owner, string error, int maxAttempts, double delaySeconds, CancellationToken ct)
+    public Task<string?> AttemptFailedAsync(Guid jobId, string owner, string error, double delaySeconds, CancellationToken ct)
     {
         const string sql = """
-            UPDATE jobs
-               SET state = CASE WHEN attempts >= @maxAttempts THEN 'failed' ELSE 'queued' END,
-                   redeliver_at = CASE WHEN attempts >= @maxAttempts THEN NULL ELSE now() + make_interval(secs => @delaySeconds) END,
-                   finished_at = CASE WHEN attempts >= @maxAttempts THEN now() END,
+            UPDATE jobs j
+               SET state = CASE WHEN j.attempts >= b.max_attempts THEN 'failed' ELSE 'queued' END,
+                   redeliver_at = CASE WHEN j.attempts >= b.max_attempts THEN NULL ELSE now() + make_interval(secs => @delaySeconds) END,
+                   finished_at = CASE WHEN j.attempts >= b.max_attempts THEN now() END,
                    error = @error, lease_owner = NULL, lease_expires_at = NULL
-             WHERE job_id = @jobId AND state = 'running' AND lease_owner = @owner
-            RETURNING state
+              FROM batches b
+             WHERE b.batch_id = j.batch_id AND j.job_id = @jobId AND j.state = 'running' AND j.lease_owner = @owner
+            RETURNING j.state
             """;
-        return RunAsync(c => c.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(sql, new { jobId, owner, error, maxAttempts, delaySeconds }, cancellationToken: ct)), ct);
+        return RunAsync(c => c.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(sql, new { jobId, owner, error, delaySeconds }, cancellationToken: ct)), ct);
     }
 
     /// <summary>

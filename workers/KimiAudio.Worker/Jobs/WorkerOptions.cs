@@ -19,8 +19,6 @@ public sealed class WorkerOptions
     [Range(2, 3600)] public int LeaseSeconds { get; set; } = 60;
     /// <summary>A job that makes no progress (no segment finished) for this long stops renewing its lease: a hung model call.</summary>
     [Range(1, 24 * 3600)] public int StallSeconds { get; set; } = 600;
-    /// <summary>Attempts per job (transient failures and lost leases) before it is failed for good.</summary>
-    [Range(1, 100)] public int MaxAttempts { get; set; } = 5;
     /// <summary>Redelivery delay after a failed attempt: base × 2^(attempt-1), with jitter.</summary>
     [Range(0, 3600)] public double RedeliveryBaseDelaySeconds { get; set; } = 5;
     [Range(1, 24 * 3600)] public double MaxAudioSeconds { get; set; } = 4 * 3600;
