@@ -203,6 +203,9 @@ public sealed class ResultsApiTests(OpsFixture f) : IClassFixture<OpsFixture>
         Assert.True(Schema(ResponseRef("/batches", "201", "post")).GetProperty("properties").TryGetProperty("batchId", out _));
         Assert.True(Schema(ResponseRef("/batches/{batchId}/retry-failed", "200", "post")).GetProperty("properties").TryGetProperty("requeuedJobs", out _));
         Assert.True(Operation("/batches", "get").GetProperty("responses").TryGetProperty("400", out _));
+        Assert.True(Schema(ResponseRef("/schedules/{schedule}", "200")).GetProperty("properties").TryGetProperty("recentFirings", out _));
+        Assert.True(Schema(ResponseRef("/schedules", "201", "post")).GetProperty("properties").TryGetProperty("nextFireAt", out _));
+        Assert.True(Schema(ResponseRef("/jobs/{jobId}", "200")).GetProperty("properties").TryGetProperty("result", out _));
         var exportTypes = Operation("/results/export").GetProperty("responses").GetProperty("200").GetProperty("content").EnumerateObject().Select(c => c.Name).ToList();
         Assert.Contains("application/x-ndjson", exportTypes);
         Assert.Contains("application/vnd.apache.parquet", exportTypes);

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using MassTransit;
 
 namespace KimiAudio.Orchestrator.Schedules;
@@ -9,12 +8,17 @@ public static class ScheduleEndpoints
     public static IEndpointRouteBuilder MapScheduleEndpoints(this IEndpointRouteBuilder app)
     {
         var schedules = app.MapGroup("/schedules");
-        schedules.MapPost("/", CreateAsync);
-        schedules.MapGet("/", ListAsync);
-        schedules.MapGet("/{schedule}", GetAsync);
-        schedules.MapDelete("/{schedule}", DeleteAsync);
-        schedules.MapPost("/{schedule}/pause", (string schedule, ScheduleRepository r, TimeProvider clock, CancellationToken ct) => SetPausedAsync(schedule, true, r, clock, ct));
-        schedules.MapPost("/{schedule}/resume", (string schedule, ScheduleRepository r, TimeProvider clock, CancellationToken ct) => SetPausedAsync(schedule, false, r, clock, ct));
+        schedules.MapPost("/", CreateAsync).WithSummary("Create a schedule that submits a batch at each cron fire time")
+            .Produces<ScheduleView>(StatusCodes.Status201Created).ProducesValidationProblem().ProducesValidationProblem(StatusCodes.Status409Conflict);
+        schedules.MapGet("/", ListAsync).WithSummary("Every schedule").Produces<ScheduleList>();
+        schedules.MapGet("/{schedule}", GetAsync).WithSummary("One schedule (id or name) with its 20 newest firings")
+            .Produces<ScheduleView>().Produces(StatusCodes.Status404NotFound);
+        schedules.MapDelete("/{schedule}", DeleteAsync).WithSummary("Remove a schedule (id or name)")
+            .Produces(StatusCodes.Status204NoContent).Produces(StatusCodes.Status404NotFound);
+        schedules.MapPost("/{schedule}/pause", (string schedule, ScheduleRepository r, TimeProvider clock, CancellationToken ct) => SetPausedAsync(schedule, true, r, clock, ct))
+            .WithSummary("Pause a schedule (id or name)").Produces<ScheduleView>().Produces(StatusCodes.Status404NotFound);
+        schedules.MapPost("/{schedule}/resume", (string schedule, ScheduleRepository r, TimeProvider clock, CancellationToken ct) => SetPausedAsync(schedule, false, r, clock, ct))
+            .WithSummary("Resume a schedule (id or name); its next fire time is computed from now").Produces<ScheduleView>().Produces(StatusCodes.Status404NotFound);
         return app;
     }
 
@@ -26,16 +30,16 @@ public static class ScheduleEndpoints
         var row = await repository.CreateAsync(NewId.NextGuid(), schedule, next, ct);
         return row is null
             ? Results.ValidationProblem(new Dictionary<string, string[]> { ["name"] = [$"a schedule named '{schedule.Name}' exists"] }, statusCode: StatusCodes.Status409Conflict)
-            : Results.Created($"/schedules/{row.ScheduleId}", ToView(row, null));
+            : Results.Created($"/schedules/{row.ScheduleId}", ScheduleView.From(row, null));
     }
 
     private static async Task<IResult> ListAsync(ScheduleRepository repository, CancellationToken ct)
-        => Results.Ok(new { items = (await repository.ListAsync(ct)).Select(r => ToView(r, null)) });
+        => Results.Ok(new ScheduleList([.. (await repository.ListAsync(ct)).Select(r => ScheduleView.From(r, null))]));
 
     private static async Task<IResult> GetAsync(string schedule, ScheduleRepository repository, CancellationToken ct)
     {
         var row = await repository.FindAsync(schedule, ct);
-        return row is null ? Results.NotFound() : Results.Ok(ToView(row, await repository.RecentFiringsAsync(row.ScheduleId, 20, ct)));
+        return row is null ? Results.NotFound() : Results.Ok(ScheduleView.From(row, await repository.RecentFiringsAsync(row.ScheduleId, 20, ct)));
     }
 
     private static async Task<IResult> DeleteAsync(string schedule, ScheduleRepository repository, CancellationToken ct)
@@ -45,14 +49,6 @@ public static class ScheduleEndpoints
     {
         if (await repository.FindAsync(schedule, ct) is not { } row) return Results.NotFound();
         DateTime? next = paused ? null : CronSchedule.Parse(row.Cron, row.TimeZone).NextAfter(clock.GetUtcNow().UtcDateTime);
-        return await repository.SetPausedAsync(row.ScheduleId, paused, next, ct) is { } updated ? Results.Ok(ToView(updated, null)) : Results.NotFound();
+        return await repository.SetPausedAsync(row.ScheduleId, paused, next, ct) is { } updated ? Results.Ok(ScheduleView.From(updated, null)) : Results.NotFound();
     }
-
-    private static object ToView(ScheduleRow r, IReadOnlyList<FiringView>? firings) => new
-    {
-        scheduleId = r.ScheduleId, name = r.Name, cron = r.Cron, timeZone = r.TimeZone, missedRunPolicy = r.MissedRunPolicy,
-        source = r.Source, sourceKind = r.SourceKind, task = r.Task, question = r.Question, outputType = r.OutputType,
-        sampling = JsonSerializer.Deserialize<JsonElement>(r.OptionsJson), priority = r.Priority, paused = r.Paused,
-        nextFireAt = r.NextFireAt, lastFiredAt = r.LastFiredAt, createdAt = r.CreatedAt, recentFirings = firings,
-    };
 }
