@@ -27,8 +27,9 @@ var priority = new Option<int>("--priority") { Description = "0 (lowest) … 9",
 var temperature = new Option<double?>("--temperature") { Description = "sampling temperature" };
 var seed = new Option<int?>("--seed") { Description = "sampling seed" };
 var maxTokens = new Option<int?>("--max-tokens") { Description = "most tokens generated per segment (default: the model's bound)" };
+var maxAttempts = new Option<int?>("--max-attempts") { Description = "attempts per job before it fails for good, 1 … 100 (default: the orchestrator's Orchestrator:MaxAttempts)" };
 var wait = new Option<bool>("--wait") { Description = "show a progress bar until the batch is finished" };
-var submit = new Command("submit", "Submit a batch; prints its id") { source, manifest, task, question, output, priority, temperature, seed, maxTokens, wait };
+var submit = new Command("submit", "Submit a batch; prints its id") { source, manifest, task, question, output, priority, temperature, seed, maxTokens, maxAttempts, wait };
 submit.SetAction(async (parse, ct) => await CliAction.RunAsync(async () =>
 {
     using var client = new ApiClient(new Uri(parse.GetValue(api)!), parse.GetValue(apiKey));
@@ -40,6 +41,7 @@ submit.SetAction(async (parse, ct) => await CliAction.RunAsync(async () =>
         question = parse.GetValue(question),
         outputType = parse.GetValue(output),
         priority = parse.GetValue(priority),
+        maxAttempts = parse.GetValue(maxAttempts),
         sampling = new { temperature = parse.GetValue(temperature), seed = parse.GetValue(seed), maxTokens = parse.GetValue(maxTokens) },
     }, ct);
     var batchId = created.GetProperty("batchId").GetGuid();

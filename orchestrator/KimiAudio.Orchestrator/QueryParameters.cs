@@ -50,12 +50,14 @@ public sealed class QueryParameters(IQueryCollection query)
         return null;
     }
 
-    public int Limit(int defaultValue = 100)
+    public int Limit(int defaultValue = 100) => Integer("limit", 1, MaxLimit, defaultValue);
+
+    public int Integer(string name, int min, int max, int defaultValue)
     {
-        var value = query["limit"].ToString();
+        var value = query[name].ToString();
         if (value.Length == 0) return defaultValue;
-        if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= MaxLimit) return n;
-        Fail("limit", $"must be a whole number between 1 and {MaxLimit}");
+        if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max) return n;
+        Fail(name, max == int.MaxValue ? $"must be a whole number of at least {min}" : $"must be a whole number between {min} and {max}");
         return defaultValue;
     }
 

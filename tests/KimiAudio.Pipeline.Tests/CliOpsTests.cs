@@ -92,6 +92,11 @@ public sealed class CliOpsTests(OpsFixture f) : IClassFixture<OpsFixture>
         Assert.Equal(2, badLimit.ExitCode);
         Assert.Contains("--limit", badLimit.Stderr);
 
+        var badAttempts = await Kimia("submit", "--source", $"s3://{f.P.Bucket}/asr/", "--max-attempts", "0");
+        Assert.NotEqual(0, badAttempts.ExitCode);
+        Assert.Contains("maxAttempts", badAttempts.Stderr);
+        Assert.Contains("--max-attempts", (await Kimia("submit", "--help")).Stdout);
+
         var twice = await Kimia("results", f.AsrBatch.ToString(), "--batch", f.CaptionBatch.ToString());
         Assert.Equal(2, twice.ExitCode);
 

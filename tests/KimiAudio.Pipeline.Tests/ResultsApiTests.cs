@@ -105,6 +105,21 @@ public sealed class ResultsApiTests(OpsFixture f) : IClassFixture<OpsFixture>
     }
 
     [Fact]
+    public async Task A_batchs_job_and_result_pages_name_a_malformed_paging_or_state_field()
+    {
+        Assert.Contains("at least 0", await AssertBadRequestAsync($"/batches/{f.AsrBatch}/jobs?after=abc", "after"));
+        await AssertBadRequestAsync($"/batches/{f.AsrBatch}/jobs?limit=0", "limit");
+        await AssertBadRequestAsync($"/batches/{f.AsrBatch}/jobs?state=done", "state");
+        await AssertBadRequestAsync($"/batches/{f.AsrBatch}/results?after=-1", "after");
+        await AssertBadRequestAsync($"/batches/{f.AsrBatch}/results?limit=1001", "limit");
+
+        var firstTwo = await GetJsonAsync($"/batches/{f.AsrBatch}/jobs?limit=2");
+        var rest = await GetJsonAsync($"/batches/{f.AsrBatch}/jobs?after={firstTwo.GetProperty("next").GetInt32()}");
+        Assert.Equal(2, Items(firstTwo).Count);
+        Assert.Equal(4, Items(rest).Count);
+    }
+
+    [Fact]
     public async Task A_job_is_returned_with_its_result_and_an_unknown_job_is_404()
     {
         var (jobId, key, textTokens, audioTokens) = await P.QuerySingleAsync<(Guid, string, int, int)>("""
@@ -146,6 +161,7 @@ public sealed class ResultsApiTests(OpsFixture f) : IClassFixture<OpsFixture>
             "/batches/{batchId}/jobs", "/batches/{batchId}/results", "/results", "/results/export", "/jobs/{jobId}", "/schedules",
         })
             Assert.Contains(path, paths);
+        Assert.DoesNotContain(paths, p => p.StartsWith("/ui", StringComparison.Ordinal));
         Assert.True(doc.GetProperty("paths").GetProperty("/batches").TryGetProperty("post", out _));
         Assert.True(doc.GetProperty("paths").GetProperty("/batches/{batchId}/retry-failed").TryGetProperty("post", out _));
         var schemes = doc.GetProperty("components").GetProperty("securitySchemes");

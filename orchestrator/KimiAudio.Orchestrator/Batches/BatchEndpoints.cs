@@ -42,10 +42,9 @@ public static class BatchEndpoints
         return app;
     }
 
-    private const int SeqPageMaxLimit = 1000;
     private static readonly QueryParameterDoc JobStateDoc = QueryParameterDoc.OneOf("state", "Only jobs in this state", BatchProgress.States);
     private static readonly QueryParameterDoc SeqAfterDoc = QueryParameterDoc.Integer("after", "Jobs after this seq: the 'next' value of the previous page", 0, int.MaxValue, 0);
-    private static readonly QueryParameterDoc SeqLimitDoc = QueryParameterDoc.Integer("limit", $"Items per page (clamped to 1..{SeqPageMaxLimit})", 1, SeqPageMaxLimit, 100);
+    private static readonly QueryParameterDoc SeqLimitDoc = QueryParameters.LimitDoc();
 
     private static async Task<IResult> SubmitAsync(SubmitBatchRequest request, BatchSubmitter submitter, CancellationToken ct)
     {
@@ -79,17 +78,24 @@ public static class BatchEndpoints
     private static async Task<IResult> CancelAsync(Guid batchId, BatchRepository repository, CancellationToken ct)
         => await repository.CancelAsync(batchId, ct) is { } cancelled ? Results.Ok(new CancelBatchResponse(batchId, cancelled)) : Results.NotFound();
 
-    private static async Task<IResult> ListJobsAsync(Guid batchId, BatchRepository repository, string? state, int? after, int? limit, CancellationToken ct)
+    private static async Task<IResult> ListJobsAsync(Guid batchId, HttpRequest request, BatchRepository repository, CancellationToken ct)
     {
-        if (state is not null && !BatchProgress.States.Contains(state))
-            return Results.ValidationProblem(new Dictionary<string, string[]> { ["state"] = [$"must be one of {string.Join(", ", BatchProgress.States)}"] });
-        var items = await repository.ListJobsAsync(batchId, state, after ?? 0, Math.Clamp(limit ?? 100, 1, SeqPageMaxLimit), ct);
+        var p = new QueryParameters(request.Query);
+        var state = p.OneOf("state", BatchProgress.States);
+        var after = p.Integer("after", 0, int.MaxValue, 0);
+        var limit = p.Limit();
+        if (!p.IsValid) return Results.ValidationProblem(p.Errors);
+        var items = await repository.ListJobsAsync(batchId, state, after, limit, ct);
         return Results.Ok(new SeqPage<JobView>(items, items.Count > 0 ? items[^1].Seq : null));
     }
 
-    private static async Task<IResult> ListResultsAsync(Guid batchId, BatchRepository repository, int? after, int? limit, CancellationToken ct)
+    private static async Task<IResult> ListResultsAsync(Guid batchId, HttpRequest request, BatchRepository repository, CancellationToken ct)
     {
-        var items = await repository.ListResultsAsync(batchId, after ?? 0, Math.Clamp(limit ?? 100, 1, SeqPageMaxLimit), ct);
+        var p = new QueryParameters(request.Query);
+        var after = p.Integer("after", 0, int.MaxValue, 0);
+        var limit = p.Limit();
+        if (!p.IsValid) return Results.ValidationProblem(p.Errors);
+        var items = await repository.ListResultsAsync(batchId, after, limit, ct);
         return Results.Ok(new SeqPage<ResultView>(items, items.Count > 0 ? items[^1].Seq : null));
     }
 

@@ -34,7 +34,8 @@ public static class BrowserEndpoints
 
     public static IEndpointRouteBuilder MapResultsBrowser(this IEndpointRouteBuilder app)
     {
-        var ui = app.MapGroup(BrowserSession.PathPrefix);
+        // HTML pages for people, not part of the HTTP API's OpenAPI document
+        var ui = app.MapGroup(BrowserSession.PathPrefix).ExcludeFromDescription();
         ui.AddEndpointFilter(async (context, next) =>
         {
             HtmlPage.SetSecurityHeaders(context.HttpContext.Response);
