@@ -13,6 +13,8 @@
 #   KIMIA_DEVICE        cpu (default) | cuda | cuda:N (Engine__Device)
 #   KIMIA_TASK          asr (default) | caption | qa | emotion ...: the text batch; a chat batch (spoken replies,
 #                       24 kHz WAVs stored in S3) runs after it unless KIMIA_CHAT=0
+#   KIMIA_WORKER_HTTP_PORT  the worker's /health and /metrics listener (Worker__HttpPort, default 8080; 0 = any free
+#                       port, when 8080 is taken on this machine)
 #   KIMIA_KEEP_SERVICES=1 leaves the services running afterwards.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -75,6 +77,7 @@ dotnet "$RUN/bin/KimiAudio.Orchestrator/KimiAudio.Orchestrator.dll" --urls "$KIM
 PIDS+=($!)
 Engine__Kind="$ENGINE_KIND" Engine__ModelPath="$MODEL_PATH" Engine__Device="${KIMIA_DEVICE:-cpu}" \
   Engine__DType="${KIMIA_DTYPE:-float32}" Engine__GlmTokenizerPath="${KIMIA_GLM_TOKENIZER_PATH:-}" \
+  Worker__HttpPort="${KIMIA_WORKER_HTTP_PORT:-8080}" \
   dotnet "$RUN/bin/$(basename "$WORKER_PROJECT")/$WORKER_DLL" > "$RUN/worker.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 120); do

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using KimiAudio.Infrastructure.Auth;
 using KimiAudio.Pipeline.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace KimiAudio.Pipeline.Tests;
@@ -41,6 +42,25 @@ public sealed class ApiKeyAuthTests : IAsyncLifetime
         await AssertUnauthorizedAsync(await client.GetAsync($"/batches/{Guid.NewGuid()}"), "an API key is required");
         await AssertUnauthorizedAsync(await client.PostAsync("/batches", new StringContent("{}", Encoding.UTF8, "application/json")), "an API key is required");
         await AssertUnauthorizedAsync(await client.GetAsync("/no-such-endpoint"), "an API key is required");
+    }
+
+    /// <summary>
+    /// Every mapped endpoint needs a key except the health checks, /metrics, the OpenAPI document and the browser's login
+    /// and logout (logout only deletes the session cookie; it must work for an expired session too).
+    /// </summary>
+    [Fact]
+    public void Only_health_metrics_openapi_and_the_browser_login_are_anonymous()
+    {
+        string[] allowed = ["/health", "/health/live", "/health/ready", "/metrics", "/openapi/{documentName}.json", "/ui/login", "/ui/logout"];
+        var endpoints = p.Orchestrators[0].Services.GetRequiredService<Microsoft.AspNetCore.Routing.EndpointDataSource>().Endpoints
+            .OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>().ToList();
+        Assert.Contains(endpoints, e => e.RoutePattern.RawText == "/results/export");
+        Assert.Contains(endpoints, e => e.RoutePattern.RawText == "/ui/jobs/{jobId:guid}/audio/{kind}");
+        var anonymous = endpoints
+            .Where(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAllowAnonymous>() is not null)
+            .Select(e => "/" + e.RoutePattern.RawText!.TrimStart('/'))
+            .Distinct().Order().ToList();
+        Assert.Empty(anonymous.Except(allowed));
     }
 
     [Fact]

@@ -231,6 +231,14 @@ public sealed class ObservabilityTests : IAsyncLifetime
         // not served next to the API any more: anonymous callers meet the API's key check, key holders find nothing
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync($"{p.Api.BaseAddress}metrics")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await p.Api.GetAsync("/metrics")).StatusCode);
+        // the Host header is the caller's to write: naming the metrics port in it must not open /metrics on the API's port
+        using (var spoofed = new HttpRequestMessage(HttpMethod.Get, $"{p.Api.BaseAddress}metrics"))
+        {
+            spoofed.Headers.Host = $"127.0.0.1:{port}";
+            var answer = await anonymous.SendAsync(spoofed);
+            Assert.NotEqual(HttpStatusCode.OK, answer.StatusCode);
+            Assert.DoesNotContain("kimiaudio_jobs", await answer.Content.ReadAsStringAsync());
+        }
         var metrics = await anonymous.GetAsync($"http://127.0.0.1:{port}/metrics");
         Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
         Assert.Contains("# TYPE kimiaudio_jobs gauge", await metrics.Content.ReadAsStringAsync());

@@ -7,6 +7,8 @@ namespace KimiAudio.Orchestrator.Export;
 /// <summary>
 /// CSV per RFC 4180: a header row, CRLF line ends, a field quoted when it holds a comma, quote, CR or LF (quotes doubled).
 /// Numbers use the invariant culture, times ISO 8601 UTC, timings the JSON text; an absent value is an empty field.
+/// A field that a spreadsheet would run as a formula (it starts with = + - @, tab or CR: a transcript or an S3 key can)
+/// gets a leading apostrophe, as OWASP advises against CSV injection; the exports' numbers are never negative.
 /// </summary>
 public sealed class CsvExportWriter : IExportWriter
 {
@@ -37,12 +39,15 @@ public sealed class CsvExportWriter : IExportWriter
         for (var i = 0; i < fields.Count; i++)
         {
             if (i > 0) line.Append(',');
-            var f = fields[i] ?? "";
+            var f = NeutraliseFormula(fields[i] ?? "");
             if (f.AsSpan().IndexOfAny(",\"\r\n") < 0) line.Append(f);
             else line.Append('"').Append(f.Replace("\"", "\"\"", StringComparison.Ordinal)).Append('"');
         }
         line.Append("\r\n");
     }
+
+    /// <summary>'=1+1' becomes "'=1+1": the cell shows the text instead of running it.</summary>
+    public static string NeutraliseFormula(string field) => field.Length > 0 && field[0] is '=' or '+' or '-' or '@' or '\t' or '\r' ? "'" + field : field;
 
     private static string? Number(int? n) => n?.ToString(CultureInfo.InvariantCulture);
 

@@ -16,7 +16,6 @@ namespace KimiAudio.Orchestrator.Metrics;
 /// </summary>
 public sealed class PipelineGauges : BackgroundService
 {
-    private const string JobsByStateSql = "SELECT state, count(*) AS count FROM jobs GROUP BY state";
     private static readonly string[] JobStates = ["pending", "queued", "running", "succeeded", "failed", "cancelled", "skipped"];
     private static readonly string[] Queues = [ProcessAudioTopology.QueueName, ProcessAudioTopology.ErrorQueueName];
 
@@ -60,10 +59,11 @@ public sealed class PipelineGauges : BackgroundService
 
     private async Task<IReadOnlyDictionary<string, long>?> ReadJobsByStateAsync(CancellationToken ct)
     {
+        const string jobsByStateSql = "SELECT state, count(*) AS count FROM jobs GROUP BY state";
         try
         {
             await using var db = await dataSource.OpenConnectionAsync(ct);
-            var rows = await db.QueryAsync<(string State, long Count)>(new CommandDefinition(JobsByStateSql, cancellationToken: ct));
+            var rows = await db.QueryAsync<(string State, long Count)>(new CommandDefinition(jobsByStateSql, cancellationToken: ct));
             var counts = JobStates.ToDictionary(s => s, _ => 0L); // every state present, so a series never vanishes at 0
             foreach (var (state, count) in rows) counts[state] = count;
             return counts;

@@ -57,16 +57,35 @@ public sealed class SweepRepository(NpgsqlDataSource dataSource, [FromKeyedServi
         }, ct);
     }
 
-    /// <summary>Batches whose jobs are all terminal are completed (a cancelled batch keeps its state and gets its end time).</summary>
+    /// <summary>
+    /// Batches whose jobs are all terminal are completed (a cancelled batch keeps its state and gets its end time).
+    /// The candidate batches are locked first (SKIP LOCKED) and their jobs read by a later statement: retry-failed puts
+    /// failed jobs back to pending under the batch's row lock, and a single UPDATE would judge the jobs by a snapshot
+    /// taken before that commit, completing a batch whose retried jobs are open.
+    /// </summary>
     public Task<int> CompleteBatchesAsync(CancellationToken ct)
     {
-        const string sql = """
+        const string lockCandidates = """
+            SELECT batch_id FROM batches
+             WHERE state IN ('running', 'cancelled') AND completed_at IS NULL AND submitted_at IS NOT NULL
+             ORDER BY batch_id
+               FOR UPDATE SKIP LOCKED
+            """;
+        const string complete = """
             UPDATE batches b
                SET state = CASE WHEN b.state = 'running' THEN 'completed' ELSE b.state END, completed_at = now()
-             WHERE b.state IN ('running', 'cancelled') AND b.completed_at IS NULL AND b.submitted_at IS NOT NULL
+             WHERE b.batch_id = ANY(@batchIds)
                AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.batch_id = b.batch_id AND j.state IN ('pending', 'queued', 'running'))
             """;
-        return RunAsync(c => c.ExecuteAsync(new CommandDefinition(sql, cancellationToken: ct)), ct);
+        return RunAsync(async c =>
+        {
+            await using var tx = await c.BeginTransactionAsync(ct);
+            var batchIds = (await c.QueryAsync<Guid>(new CommandDefinition(lockCandidates, transaction: tx, cancellationToken: ct))).ToArray();
+            var completed = batchIds.Length == 0 ? 0
+                : await c.ExecuteAsync(new CommandDefinition(complete, new { batchIds }, tx, cancellationToken: ct));
+            await tx.CommitAsync(ct);
+            return completed;
+        }, ct);
     }
 
     private async Task<T> RunAsync<T>(Func<NpgsqlConnection, Task<T>> action, CancellationToken ct)

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -76,6 +77,16 @@ public static class ObservabilityExtensions
         if (options.MetricsPort is { } port)
         {
             endpoint.RequireHost($"*:{port}");
+            // RequireHost matches the Host header, which the caller writes: the port the connection came in on decides
+            app.Use((context, next) =>
+            {
+                if (context.GetEndpoint() is { } matched && IsMetricsEndpoint(matched) && context.Connection.LocalPort != port)
+                {
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return Task.CompletedTask;
+                }
+                return next(context);
+            });
             AddListenAddress(app, $"http://*:{port}");
         }
         return app;
@@ -88,6 +99,9 @@ public static class ObservabilityExtensions
         app.MapHealthChecks("/health/ready").AllowAnonymous();
         return app;
     }
+
+    private static bool IsMetricsEndpoint(Endpoint endpoint)
+        => endpoint is RouteEndpoint route && string.Equals(route.RoutePattern.RawText, "/metrics", StringComparison.OrdinalIgnoreCase);
 
     private static bool IsTelemetryPath(Microsoft.AspNetCore.Http.PathString path)
         => path.StartsWithSegments("/metrics") || path.StartsWithSegments("/health");

@@ -6,13 +6,12 @@ namespace KimiAudio.Worker.Health;
 /// <summary>Ready only while PostgreSQL answers a trivial query (leases and results live there).</summary>
 public sealed class DatabaseHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
 {
-    private const string Sql = "SELECT 1";
-
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
+        const string sql = "SELECT 1";
         try
         {
-            await using var command = dataSource.CreateCommand(Sql);
+            await using var command = dataSource.CreateCommand(sql);
             await command.ExecuteScalarAsync(cancellationToken);
             return HealthCheckResult.Healthy();
         }
