@@ -26,7 +26,7 @@ public static class CliAction
             Console.Error.WriteLine($"kimia: {ex.Message}");
             return Usage;
         }
-        catch (Exception ex) when (ex is CliException or HttpRequestException or ArgumentException or NpgsqlException or IOException)
+        catch (Exception ex) when (ex is CliException or HttpRequestException or ArgumentException or NpgsqlException or IOException or System.Text.Json.JsonException)
         {
             Console.Error.WriteLine($"kimia: {ex.Message}");
             return Failure;

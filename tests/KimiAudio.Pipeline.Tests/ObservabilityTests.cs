@@ -246,6 +246,24 @@ public sealed class ObservabilityTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await p.Api.GetAsync("/health/ready")).StatusCode);
     }
 
+    [Fact]
+    public async Task A_worker_with_a_metrics_port_serves_metrics_there_and_health_on_its_own_port()
+    {
+        var port = FreePort();
+        var worker = await p.StartWorkerAsync(new Dictionary<string, string?> { ["Observability:MetricsPort"] = port.ToString() });
+        var addresses = worker.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .Select(a => new Uri(a.Replace("[::]", "localhost").Replace("0.0.0.0", "localhost")).Port).ToList();
+        Assert.Contains(port, addresses);
+        var httpPort = Assert.Single(addresses, a => a != port);
+        using var anonymous = new HttpClient();
+
+        var metrics = await anonymous.GetAsync($"http://127.0.0.1:{port}/metrics");
+        Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+        Assert.Equal("0.0.4", metrics.Content.Headers.ContentType!.Parameters.Single(q => q.Name == "version").Value); // the Prometheus exporter answered (no job ran yet, so no series)
+        Assert.Equal(HttpStatusCode.NotFound, (await anonymous.GetAsync($"http://127.0.0.1:{httpPort}/metrics")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync($"http://127.0.0.1:{httpPort}/health/live")).StatusCode);
+    }
+
     private static string ListenAddress(IHost host)
     {
         var address = host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();

@@ -63,7 +63,12 @@ public static class WorkerHost
     /// <summary>Kestrel on Worker:HttpPort (all interfaces) and the readiness checks; MassTransit adds the broker's own.</summary>
     private static IServiceCollection AddWorkerHttp(this IServiceCollection services)
     {
-        services.AddOptions<KestrelServerOptions>().Configure<IOptions<WorkerOptions>>((kestrel, worker) => kestrel.ListenAnyIP(worker.Value.HttpPort));
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<WorkerOptions>, IOptions<ObservabilityOptions>>((kestrel, worker, observability) =>
+        {
+            kestrel.ListenAnyIP(worker.Value.HttpPort);
+            // explicit listeners replace the server's address list, so a separate metrics port has to be listened on here too
+            if (observability.Value.MetricsPort is { } metricsPort && metricsPort != worker.Value.HttpPort) kestrel.ListenAnyIP(metricsPort);
+        });
         services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
             .AddCheck<EngineHealthCheck>("model", tags: ["ready"]);
