@@ -1,3 +1,4 @@
+using KimiAudio.Infrastructure;
 using KimiAudio.ServiceDefaults.Observability;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,11 +1,12 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
 
-namespace KimiAudio.ServiceDefaults;
+namespace KimiAudio.Infrastructure;
 
 /// <summary>
 /// Maps the environment variables that infra/services.sh exports (.run/services.env) onto configuration keys, as the
-/// lowest-priority source: appsettings and "Section__Key" variables still win.
+/// lowest-priority source: appsettings and "Section__Key" variables still win. The services (through AddServiceDefaults)
+/// and the kimia CLI both read their settings this way.
 /// </summary>
 public static class WellKnownEnvironment
 {
@@ -19,6 +20,7 @@ public static class WellKnownEnvironment
         ("S3_EMULATOR", "S3:Emulator"),
     ];
 
+    /// <summary>Inserts the mapped variables as the first (lowest-priority) source of <paramref name="configuration"/>.</summary>
     public static void AddTo(IConfigurationManager configuration)
     {
         var data = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
