@@ -1,5 +1,6 @@
 using System.Text.Json;
 using KimiAudio.Model.FrontEnd;
+using KimiAudio.Model.Llm;
 using static TorchSharp.torch;
 
 namespace KimiAudio.Model.Parity;
@@ -18,7 +19,7 @@ public static class FrontEndParity
         var whisperFolder = c.ResolveFromRoot(RequiredString(c, "whisper"));
         var glmFolder = c.ResolveFromRoot(RequiredString(c, "glm_tokenizer"));
         var checkpoint = c.ResolveFromRoot(RequiredString(c, "checkpoint"));
-        long offset = ReadTokenOffset(checkpoint);
+        long offset = KimiAudioConfig.Load(Path.Combine(checkpoint, "config.json")).TokenOffset;
         var tolerances = Tolerances.From(c);
 
         using var frontEnd = AudioFrontEnd.Load(whisperFolder, glmFolder, device, ScalarType.Float32);
@@ -91,16 +92,6 @@ public static class FrontEndParity
         c.Json.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String
             ? v.GetString()!
             : throw new InvalidDataException($"{c.Name}: case.json has no string field '{name}'");
-
-    /// <summary><c>kimia_token_offset</c> of the LLM checkpoint's config.json.</summary>
-    public static long ReadTokenOffset(string checkpointFolder)
-    {
-        var path = Path.Combine(checkpointFolder, "config.json");
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
-        return doc.RootElement.TryGetProperty("kimia_token_offset", out var v)
-            ? v.GetInt64()
-            : throw new InvalidDataException($"{path}: no kimia_token_offset");
-    }
 
     /// <summary>case.json tolerances: a default relative limit plus per-tensor overrides (an override for <c>mel</c> also
     /// covers <c>mel_seg*</c> and prefixed <c>audio{j}.mel</c>).</summary>

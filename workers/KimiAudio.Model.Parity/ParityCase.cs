@@ -42,9 +42,7 @@ public sealed class ParityCase : IDisposable
     /// <summary>Compares a float tensor against the expected one with a relative-to-max tolerance.</summary>
     public static ParityLine CompareFloat(string name, Tensor actual, Tensor expected, double relTolerance)
     {
-        if (!actual.shape.SequenceEqual(expected.shape))
-            return new ParityLine(name, double.PositiveInfinity, 0, false,
-                $"shape [{string.Join(",", actual.shape)}] != expected [{string.Join(",", expected.shape)}]");
+        if (ShapeMismatch(name, actual, expected) is { } mismatch) return mismatch;
         using var scope = NewDisposeScope();
         var a = actual.detach().to(ScalarType.Float64, CPU);
         var e = expected.detach().to(ScalarType.Float64, CPU);
@@ -57,9 +55,7 @@ public sealed class ParityCase : IDisposable
     /// <summary>Compares an integer tensor exactly.</summary>
     public static ParityLine CompareExact(string name, Tensor actual, Tensor expected)
     {
-        if (!actual.shape.SequenceEqual(expected.shape))
-            return new ParityLine(name, double.PositiveInfinity, 0, false,
-                $"shape [{string.Join(",", actual.shape)}] != expected [{string.Join(",", expected.shape)}]");
+        if (ShapeMismatch(name, actual, expected) is { } mismatch) return mismatch;
         using var scope = NewDisposeScope();
         var a = actual.detach().to(ScalarType.Int64, CPU);
         var e = expected.detach().to(ScalarType.Int64, CPU);
@@ -67,6 +63,11 @@ public sealed class ParityCase : IDisposable
         double err = a.NumberOfElements == 0 ? 0 : (a - e).abs().max().to(ScalarType.Float64).item<double>();
         return new ParityLine(name, err, 0, mismatches == 0, mismatches == 0 ? null : $"{mismatches} mismatching element(s)");
     }
+
+    private static ParityLine? ShapeMismatch(string name, Tensor actual, Tensor expected) =>
+        actual.shape.SequenceEqual(expected.shape) ? null
+            : new ParityLine(name, double.PositiveInfinity, 0, false,
+                $"shape [{string.Join(",", actual.shape)}] != expected [{string.Join(",", expected.shape)}]");
 
     public void Dispose()
     {

@@ -124,9 +124,7 @@ public static class TinyDetokenizerCheckpoint
                     generator.Set(name + "_g", g);
                     generator.Set(name + "_v", v);
                 }
-                else if (name.EndsWith(".alpha", StringComparison.Ordinal) || name.EndsWith(".beta", StringComparison.Ordinal))
-                    generator.Set(name, randn(t.shape, generator: gen).mul(0.1));
-                else
+                else   // everything else: biases, Snake alpha/beta
                     generator.Set(name, randn(t.shape, generator: gen).mul(0.1));
             }
             var root = new PyDict();

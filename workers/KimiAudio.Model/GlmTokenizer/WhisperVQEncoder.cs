@@ -1,5 +1,4 @@
 using KimiAudio.Model.Checkpoints;
-using KimiAudio.Model.FrontEnd;
 using KimiAudio.Model.Whisper;
 using TorchSharp;
 using TorchSharp.Modules;

@@ -89,11 +89,7 @@ public sealed class KimiaLlm : nn.Module
     public static KimiaLlm Load(string folder, Device device, ScalarType dtype)
     {
         var config = KimiAudioConfig.Load(Path.Combine(folder, "config.json"));
-        var index = Path.Combine(folder, "model.safetensors.index.json");
-        var single = Path.Combine(folder, "model.safetensors");
-        using var source = File.Exists(index) ? TensorSource.OpenIndex(index)
-            : File.Exists(single) ? TensorSource.OpenFile(single)
-            : throw new CheckpointException($"{folder}: neither model.safetensors.index.json nor model.safetensors exists");
+        using var source = CheckpointFiles.Open(folder);
         var llm = new KimiaLlm(config, device, dtype);
         try
         {

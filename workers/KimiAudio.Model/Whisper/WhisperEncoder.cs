@@ -1,5 +1,4 @@
 using KimiAudio.Model.Checkpoints;
-using KimiAudio.Model.FrontEnd;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -1,6 +1,4 @@
-using KimiAudio.Model.Checkpoints;
-
-namespace KimiAudio.Model.FrontEnd;
+namespace KimiAudio.Model.Checkpoints;
 
 /// <summary>Opens the weights of a HF model folder: through <c>model.safetensors.index.json</c> when present, else <c>model.safetensors</c>.</summary>
 public static class CheckpointFiles
