@@ -121,11 +121,16 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
         }, ct);
     }
 
+    /// <summary>The columns of batches that <see cref="BatchProgress"/> reads before <see cref="BatchProgress.WithCounts"/>.</summary>
+    internal const string ProgressColumns = """
+        batch_id, source, task, output_type, priority, state, total_jobs, skipped_jobs, created_at, submitted_at, completed_at,
+               extract(epoch FROM (coalesce(completed_at, now()) - created_at))::float8 AS elapsed_seconds
+        """;
+
     public async Task<BatchProgress?> GetProgressAsync(Guid batchId, CancellationToken ct)
     {
-        const string batchSql = """
-            SELECT batch_id, source, task, output_type, priority, state, total_jobs, skipped_jobs, created_at, submitted_at, completed_at,
-                   extract(epoch FROM (coalesce(completed_at, now()) - created_at))::float8 AS elapsed_seconds
+        const string batchSql = $"""
+            SELECT {ProgressColumns}
               FROM batches WHERE batch_id = @batchId
             """;
         const string countsSql = """

@@ -18,9 +18,8 @@ public sealed class BrowserRepository(NpgsqlDataSource dataSource, [FromKeyedSer
     /// <summary>A page of batches, newest first, each with its job counts by state.</summary>
     public async Task<IReadOnlyList<BatchProgress>> ListBatchesAsync(int offset, int limit, CancellationToken ct)
     {
-        const string batchesSql = """
-            SELECT batch_id, source, task, output_type, priority, state, total_jobs, skipped_jobs, created_at, submitted_at, completed_at,
-                   extract(epoch FROM (coalesce(completed_at, now()) - created_at))::float8 AS elapsed_seconds
+        const string batchesSql = $"""
+            SELECT {BatchRepository.ProgressColumns}
               FROM batches ORDER BY created_at DESC, batch_id LIMIT @limit OFFSET @offset
             """;
         const string countsSql = """
