@@ -2,6 +2,7 @@ using System.Text.Json;
 using Dapper;
 using KimiAudio.Contracts;
 using KimiAudio.Infrastructure.Resilience;
+using KimiAudio.Orchestrator.Batches;
 using Npgsql;
 using Polly;
 
@@ -104,17 +105,8 @@ public sealed class SweepRepository(NpgsqlDataSource dataSource, [FromKeyedServi
         public string SamplingJson { get; init; } = "{}";
         public short Priority { get; init; }
 
-        public ProcessAudio ToMessage() => new()
-        {
-            JobId = JobId,
-            BatchId = BatchId,
-            Input = new ObjectRef { Bucket = InputBucket, Key = InputKey, ETag = InputEtag, Size = InputSize },
-            Task = Task,
-            Prompt = Prompt,
-            Question = Question,
-            OutputType = OutputType,
-            Sampling = JsonSerializer.Deserialize<SamplingOptions>(SamplingJson) ?? new SamplingOptions(),
-            OptionsHash = OptionsHash,
-        };
+        public ProcessAudio ToMessage() => ProcessAudioFactory.Create(
+            BatchId, JobId, new SourceItem(InputBucket, InputKey, InputEtag, InputSize, Prompt), OptionsHash, Task, Question, OutputType,
+            JsonSerializer.Deserialize<SamplingOptions>(SamplingJson) ?? new SamplingOptions());
     }
 }
