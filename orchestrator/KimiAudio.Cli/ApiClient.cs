@@ -36,32 +36,6 @@ public sealed class ApiClient : IDisposable
 
     public Task<JsonElement> GetBatchAsync(Guid batchId, CancellationToken ct) => GetAsync($"/batches/{batchId}", ct);
 
-    public async IAsyncEnumerable<JsonElement> ResultsAsync(Guid batchId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
-    {
-        var after = 0;
-        while (true)
-        {
-            var page = await GetAsync($"/batches/{batchId}/results?after={after}&limit=500", ct);
-            var items = page.GetProperty("items");
-            if (items.GetArrayLength() == 0) yield break;
-            foreach (var item in items.EnumerateArray()) yield return item;
-            after = page.GetProperty("next").GetInt32();
-        }
-    }
-
-    public async IAsyncEnumerable<JsonElement> FailedJobsAsync(Guid batchId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
-    {
-        var after = 0;
-        while (true)
-        {
-            var page = await GetAsync($"/batches/{batchId}/jobs?state=failed&after={after}&limit=500", ct);
-            var items = page.GetProperty("items");
-            if (items.GetArrayLength() == 0) yield break;
-            foreach (var item in items.EnumerateArray()) yield return item;
-            after = page.GetProperty("next").GetInt32();
-        }
-    }
-
     public async Task<JsonElement> GetAsync(string path, CancellationToken ct)
     {
         using var response = await http.GetAsync(path, ct);

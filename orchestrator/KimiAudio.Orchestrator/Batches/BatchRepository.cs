@@ -18,7 +18,7 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
             INSERT INTO batches (batch_id, source, source_kind, task, question, output_type, sampling, priority, max_attempts)
             VALUES (@batchId, @source, @sourceKind, @Task, @Question, @OutputType, CAST(@sampling AS jsonb), @priority, @maxAttempts)
             """;
-        return RunAsync(c => c.ExecuteAsync(new CommandDefinition(sql, new
+        return pipeline.RunAsync(dataSource, c => c.ExecuteAsync(new CommandDefinition(sql, new
         {
             batchId, source = b.Location.ToString(), sourceKind = b.SourceKind, b.Task, b.Question, b.OutputType,
             sampling = JsonSerializer.Serialize(b.Sampling), priority = (short)b.Priority, maxAttempts = (short)maxAttempts,
@@ -28,13 +28,13 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
     public Task DeleteEmptyAsync(Guid batchId, CancellationToken ct)
     {
         const string sql = "DELETE FROM batches WHERE batch_id = @batchId AND NOT EXISTS (SELECT 1 FROM jobs WHERE batch_id = @batchId)";
-        return RunAsync(c => c.ExecuteAsync(new CommandDefinition(sql, new { batchId }, cancellationToken: ct)), ct);
+        return pipeline.RunAsync(dataSource, c => c.ExecuteAsync(new CommandDefinition(sql, new { batchId }, cancellationToken: ct)), ct);
     }
 
     public Task<string?> GetStateAsync(Guid batchId, CancellationToken ct)
     {
         const string sql = "SELECT state FROM batches WHERE batch_id = @batchId";
-        return RunAsync(c => c.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(sql, new { batchId }, cancellationToken: ct)), ct);
+        return pipeline.RunAsync(dataSource, c => c.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(sql, new { batchId }, cancellationToken: ct)), ct);
     }
 
     /// <summary>Job ids of earlier successful results for the same content (ETag + size) and options hash.</summary>
@@ -47,7 +47,7 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
               JOIN results r ON r.input_etag = u.etag AND r.input_size = u.size AND r.options_hash = u.hash
              ORDER BY r.input_etag, r.input_size, r.options_hash, r.created_at
             """;
-        var rows = await RunAsync(c => c.QueryAsync<(string, long, string, Guid)>(new CommandDefinition(sql, new { etags, sizes, hashes }, cancellationToken: ct)), ct);
+        var rows = await pipeline.RunAsync(dataSource, c => c.QueryAsync<(string, long, string, Guid)>(new CommandDefinition(sql, new { etags, sizes, hashes }, cancellationToken: ct)), ct);
         return rows.ToDictionary(r => (r.Item1, r.Item2, r.Item3), r => r.Item4);
     }
 
@@ -58,7 +58,7 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
             COPY jobs (job_id, batch_id, seq, state, input_bucket, input_key, input_etag, input_size, prompt, options_hash,
                        redeliver_at, reused_job_id, finished_at) FROM STDIN (FORMAT BINARY)
             """;
-        return RunAsync(async c =>
+        return pipeline.RunAsync(dataSource, async c =>
         {
             await using var importer = await c.BeginBinaryImportAsync(copy, ct);
             foreach (var j in jobs)
@@ -86,7 +86,7 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
     public Task<int> MarkQueuedAsync(Guid[] jobIds, CancellationToken ct)
     {
         const string sql = "UPDATE jobs SET state = 'queued', redeliver_at = NULL WHERE job_id = ANY(@jobIds) AND state = 'pending'";
-        return RunAsync(c => c.ExecuteAsync(new CommandDefinition(sql, new { jobIds }, cancellationToken: ct)), ct);
+        return pipeline.RunAsync(dataSource, c => c.ExecuteAsync(new CommandDefinition(sql, new { jobIds }, cancellationToken: ct)), ct);
     }
 
     public Task FinishSubmissionAsync(Guid batchId, int total, int skipped, CancellationToken ct)
@@ -96,7 +96,7 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
                                state = CASE WHEN state = 'submitting' THEN 'running' ELSE state END
              WHERE batch_id = @batchId
             """;
-        return RunAsync(c => c.ExecuteAsync(new CommandDefinition(sql, new { batchId, total, skipped }, cancellationToken: ct)), ct);
+        return pipeline.RunAsync(dataSource, c => c.ExecuteAsync(new CommandDefinition(sql, new { batchId, total, skipped }, cancellationToken: ct)), ct);
     }
 
     /// <summary>Cancels the batch: jobs not yet running will not run; running ones finish.</summary>
@@ -109,7 +109,7 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
             UPDATE jobs SET state = 'cancelled', finished_at = now(), redeliver_at = NULL
              WHERE batch_id = @batchId AND state IN ('pending', 'queued')
             """;
-        return RunAsync(async c =>
+        return pipeline.RunAsync(dataSource, async c =>
         {
             await using var tx = await c.BeginTransactionAsync(ct);
             var exists = await c.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT EXISTS (SELECT 1 FROM batches WHERE batch_id = @batchId)", new { batchId }, tx, cancellationToken: ct));
@@ -121,18 +121,23 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
         }, ct);
     }
 
+    /// <summary>The columns of batches that <see cref="BatchProgress"/> reads before <see cref="BatchProgress.WithCounts"/>.</summary>
+    internal const string ProgressColumns = """
+        batch_id, source, task, output_type, priority, state, total_jobs, skipped_jobs, created_at, submitted_at, completed_at,
+               extract(epoch FROM (coalesce(completed_at, now()) - created_at))::float8 AS elapsed_seconds
+        """;
+
     public async Task<BatchProgress?> GetProgressAsync(Guid batchId, CancellationToken ct)
     {
-        const string batchSql = """
-            SELECT batch_id, source, task, output_type, priority, state, total_jobs, skipped_jobs, created_at, submitted_at, completed_at,
-                   extract(epoch FROM (coalesce(completed_at, now()) - created_at))::float8 AS elapsed_seconds
+        const string batchSql = $"""
+            SELECT {ProgressColumns}
               FROM batches WHERE batch_id = @batchId
             """;
         const string countsSql = """
             SELECT state, count(*)::int AS jobs, coalesce(sum(audio_seconds), 0)::float8 AS audio_seconds
               FROM jobs WHERE batch_id = @batchId GROUP BY state
             """;
-        return await RunAsync(async c =>
+        return await pipeline.RunAsync(dataSource, async c =>
         {
             var batch = await c.QuerySingleOrDefaultAsync<BatchProgress>(new CommandDefinition(batchSql, new { batchId }, cancellationToken: ct));
             if (batch is null) return null;
@@ -149,7 +154,7 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
              WHERE batch_id = @batchId AND seq > @after AND (@state::text IS NULL OR state = @state)
              ORDER BY seq LIMIT @limit
             """;
-        var rows = await RunAsync(c => c.QueryAsync<JobView>(new CommandDefinition(sql, new { batchId, state, after, limit }, cancellationToken: ct)), ct);
+        var rows = await pipeline.RunAsync(dataSource, c => c.QueryAsync<JobView>(new CommandDefinition(sql, new { batchId, state, after, limit }, cancellationToken: ct)), ct);
         return rows.ToList();
     }
 
@@ -164,7 +169,7 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
              WHERE j.batch_id = @batchId AND j.seq > @after
              ORDER BY j.seq LIMIT @limit
             """;
-        var rows = await RunAsync(c => c.QueryAsync<ResultView>(new CommandDefinition(sql, new { batchId, after, limit }, cancellationToken: ct)), ct);
+        var rows = await pipeline.RunAsync(dataSource, c => c.QueryAsync<ResultView>(new CommandDefinition(sql, new { batchId, after, limit }, cancellationToken: ct)), ct);
         return rows.ToList();
     }
 
@@ -187,7 +192,7 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
              LIMIT @limit
             """;
         var args = new { state, afterCreated = after?.CreatedAt, afterBatch = after?.BatchId, limit };
-        var rows = await RunAsync(c => c.QueryAsync<BatchSummary>(new CommandDefinition(sql, args, cancellationToken: ct)), ct);
+        var rows = await pipeline.RunAsync(dataSource, c => c.QueryAsync<BatchSummary>(new CommandDefinition(sql, args, cancellationToken: ct)), ct);
         return rows.ToList();
     }
 
@@ -212,7 +217,7 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
             RETURNING job_id, seq, input_bucket, input_key, input_etag, input_size, prompt, options_hash
             """;
         const string reopen = "UPDATE batches SET state = 'running', completed_at = NULL WHERE batch_id = @batchId AND state = 'completed'";
-        return RunAsync(async c =>
+        return pipeline.RunAsync(dataSource, async c =>
         {
             await using var tx = await c.BeginTransactionAsync(ct);
             var batch = await c.QuerySingleOrDefaultAsync<StoredBatch>(new CommandDefinition(lockBatch, new { batchId }, tx, cancellationToken: ct));
@@ -230,13 +235,6 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
 
     private static Task WriteNullableAsync<T>(NpgsqlBinaryImporter importer, T? value, NpgsqlDbType type, CancellationToken ct)
         => value is null ? importer.WriteNullAsync(ct) : importer.WriteAsync(value, type, ct);
-
-    private async Task<T> RunAsync<T>(Func<NpgsqlConnection, Task<T>> action, CancellationToken ct)
-        => await pipeline.ExecuteAsync(async token =>
-        {
-            await using var connection = await dataSource.OpenConnectionAsync(token);
-            return await action(connection);
-        }, ct);
 }
 
 /// <summary>A page of failed jobs put back to pending, with the settings of their batch (to build their messages).</summary>

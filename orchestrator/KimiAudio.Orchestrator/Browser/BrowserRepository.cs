@@ -18,16 +18,15 @@ public sealed class BrowserRepository(NpgsqlDataSource dataSource, [FromKeyedSer
     /// <summary>A page of batches, newest first, each with its job counts by state.</summary>
     public async Task<IReadOnlyList<BatchProgress>> ListBatchesAsync(int offset, int limit, CancellationToken ct)
     {
-        const string batchesSql = """
-            SELECT batch_id, source, task, output_type, priority, state, total_jobs, skipped_jobs, created_at, submitted_at, completed_at,
-                   extract(epoch FROM (coalesce(completed_at, now()) - created_at))::float8 AS elapsed_seconds
+        const string batchesSql = $"""
+            SELECT {BatchRepository.ProgressColumns}
               FROM batches ORDER BY created_at DESC, batch_id LIMIT @limit OFFSET @offset
             """;
         const string countsSql = """
             SELECT batch_id, state, count(*)::int AS jobs, coalesce(sum(audio_seconds), 0)::float8 AS audio_seconds
               FROM jobs WHERE batch_id = ANY(@ids) GROUP BY batch_id, state
             """;
-        return await RunAsync(async c =>
+        return await pipeline.RunAsync(dataSource, async c =>
         {
             var batches = (await c.QueryAsync<BatchProgress>(new CommandDefinition(batchesSql, new { offset, limit }, cancellationToken: ct))).ToList();
             var ids = batches.Select(b => b.BatchId).ToArray();
@@ -48,7 +47,7 @@ public sealed class BrowserRepository(NpgsqlDataSource dataSource, [FromKeyedSer
              WHERE j.batch_id = @batchId AND j.seq > @after AND (@state::text IS NULL OR j.state = @state)
              ORDER BY j.seq LIMIT @limit
             """;
-        var rows = await RunAsync(c => c.QueryAsync<JobView, ResultSnippet, JobListItem>(new CommandDefinition(sql,
+        var rows = await pipeline.RunAsync(dataSource, c => c.QueryAsync<JobView, ResultSnippet, JobListItem>(new CommandDefinition(sql,
             new { batchId, state, after, limit, textChars = ListTextChars }, cancellationToken: ct), (job, result) => new(job, result ?? NoResult), splitOn: "text"), ct);
         return rows.ToList();
     }
@@ -65,13 +64,6 @@ public sealed class BrowserRepository(NpgsqlDataSource dataSource, [FromKeyedSer
               LEFT JOIN results r ON r.job_id = coalesce(j.reused_job_id, j.job_id)
              WHERE j.job_id = @jobId
             """;
-        return RunAsync(c => c.QuerySingleOrDefaultAsync<JobDetail?>(new CommandDefinition(sql, new { jobId }, cancellationToken: ct)), ct);
+        return pipeline.RunAsync(dataSource, c => c.QuerySingleOrDefaultAsync<JobDetail?>(new CommandDefinition(sql, new { jobId }, cancellationToken: ct)), ct);
     }
-
-    private async Task<T> RunAsync<T>(Func<NpgsqlConnection, Task<T>> action, CancellationToken ct)
-        => await pipeline.ExecuteAsync(async token =>
-        {
-            await using var connection = await dataSource.OpenConnectionAsync(token);
-            return await action(connection);
-        }, ct);
 }

@@ -69,7 +69,7 @@ public sealed class ResultRepository(NpgsqlDataSource dataSource, [FromKeyedServ
             afterCreated = after?.CreatedAt, afterBatch = after?.BatchId, afterSeq = after?.Seq ?? 0, limit,
         };
         var sql = filter.TextPattern is null ? pageSql : searchSql;
-        var rows = await RunAsync(c => c.QueryAsync<JobResultRow>(new CommandDefinition(sql, args, cancellationToken: ct)), ct);
+        var rows = await pipeline.RunAsync(dataSource, c => c.QueryAsync<JobResultRow>(new CommandDefinition(sql, args, cancellationToken: ct)), ct);
         return rows.Select(r => r.ToView()).ToList();
     }
 
@@ -83,7 +83,7 @@ public sealed class ResultRepository(NpgsqlDataSource dataSource, [FromKeyedServ
               LEFT JOIN results r ON r.job_id = coalesce(j.reused_job_id, j.job_id)
              WHERE j.job_id = @jobId
             """;
-        var row = await RunAsync(c => c.QuerySingleOrDefaultAsync<JobResultRow>(new CommandDefinition(sql, new { jobId }, cancellationToken: ct)), ct);
+        var row = await pipeline.RunAsync(dataSource, c => c.QuerySingleOrDefaultAsync<JobResultRow>(new CommandDefinition(sql, new { jobId }, cancellationToken: ct)), ct);
         return row?.ToView();
     }
 
@@ -110,11 +110,4 @@ public sealed class ResultRepository(NpgsqlDataSource dataSource, [FromKeyedServ
         await foreach (var row in connection.QueryUnbufferedAsync<JobResultRow>(sql, args, commandTimeout: 600).WithCancellation(ct))
             yield return row;
     }
-
-    private async Task<T> RunAsync<T>(Func<NpgsqlConnection, Task<T>> action, CancellationToken ct)
-        => await pipeline.ExecuteAsync(async token =>
-        {
-            await using var connection = await dataSource.OpenConnectionAsync(token);
-            return await action(connection);
-        }, ct);
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Dapper;
 using KimiAudio.Contracts;
 using KimiAudio.Infrastructure.Resilience;
+using KimiAudio.Orchestrator.Batches;
 using Npgsql;
 using Polly;
 
@@ -26,7 +27,7 @@ public sealed class SweepRepository(NpgsqlDataSource dataSource, [FromKeyedServi
               FROM batches b
              WHERE b.batch_id = j.batch_id AND j.state = 'running' AND j.lease_expires_at < now()
             """;
-        return RunAsync(c => c.ExecuteAsync(new CommandDefinition(sql, cancellationToken: ct)), ct);
+        return pipeline.RunAsync(dataSource, c => c.ExecuteAsync(new CommandDefinition(sql, cancellationToken: ct)), ct);
     }
 
     /// <summary>
@@ -45,7 +46,7 @@ public sealed class SweepRepository(NpgsqlDataSource dataSource, [FromKeyedServi
                FOR UPDATE OF j SKIP LOCKED
             """;
         const string markQueued = "UPDATE jobs SET state = 'queued', redeliver_at = NULL WHERE job_id = ANY(@jobIds)";
-        return RunAsync(async c =>
+        return pipeline.RunAsync(dataSource, async c =>
         {
             await using var tx = await c.BeginTransactionAsync(ct);
             var due = (await c.QueryAsync<DueJob>(new CommandDefinition(select, new { limit }, tx, cancellationToken: ct))).ToList();
@@ -77,7 +78,7 @@ public sealed class SweepRepository(NpgsqlDataSource dataSource, [FromKeyedServi
              WHERE b.batch_id = ANY(@batchIds)
                AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.batch_id = b.batch_id AND j.state IN ('pending', 'queued', 'running'))
             """;
-        return RunAsync(async c =>
+        return pipeline.RunAsync(dataSource, async c =>
         {
             await using var tx = await c.BeginTransactionAsync(ct);
             var batchIds = (await c.QueryAsync<Guid>(new CommandDefinition(lockCandidates, transaction: tx, cancellationToken: ct))).ToArray();
@@ -87,13 +88,6 @@ public sealed class SweepRepository(NpgsqlDataSource dataSource, [FromKeyedServi
             return completed;
         }, ct);
     }
-
-    private async Task<T> RunAsync<T>(Func<NpgsqlConnection, Task<T>> action, CancellationToken ct)
-        => await pipeline.ExecuteAsync(async token =>
-        {
-            await using var connection = await dataSource.OpenConnectionAsync(token);
-            return await action(connection);
-        }, ct);
 
     private sealed record DueJob
     {
@@ -111,17 +105,8 @@ public sealed class SweepRepository(NpgsqlDataSource dataSource, [FromKeyedServi
         public string SamplingJson { get; init; } = "{}";
         public short Priority { get; init; }
 
-        public ProcessAudio ToMessage() => new()
-        {
-            JobId = JobId,
-            BatchId = BatchId,
-            Input = new ObjectRef { Bucket = InputBucket, Key = InputKey, ETag = InputEtag, Size = InputSize },
-            Task = Task,
-            Prompt = Prompt,
-            Question = Question,
-            OutputType = OutputType,
-            Sampling = JsonSerializer.Deserialize<SamplingOptions>(SamplingJson) ?? new SamplingOptions(),
-            OptionsHash = OptionsHash,
-        };
+        public ProcessAudio ToMessage() => ProcessAudioFactory.Create(
+            BatchId, JobId, new SourceItem(InputBucket, InputKey, InputEtag, InputSize, Prompt), OptionsHash, Task, Question, OutputType,
+            JsonSerializer.Deserialize<SamplingOptions>(SamplingJson) ?? new SamplingOptions());
     }
 }
