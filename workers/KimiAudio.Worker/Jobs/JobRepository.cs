@@ -21,14 +21,14 @@ public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedService
                AND (state IN ('pending', 'queued') OR (state = 'running' AND lease_expires_at < now()))
             RETURNING attempts
             """;
-        return RunAsync(c => c.QuerySingleOrDefaultAsync<int?>(new CommandDefinition(sql, new { jobId, owner, leaseSeconds = (double)leaseSeconds }, cancellationToken: ct)), ct);
+        return pipeline.RunAsync(dataSource, c => c.QuerySingleOrDefaultAsync<int?>(new CommandDefinition(sql, new { jobId, owner, leaseSeconds = (double)leaseSeconds }, cancellationToken: ct)), ct);
     }
 
     /// <summary>State and lease owner of a job that could not be claimed (null: no such job).</summary>
     public Task<JobStateRow?> GetStateAsync(Guid jobId, CancellationToken ct)
     {
         const string sql = "SELECT state, lease_owner, attempts FROM jobs WHERE job_id = @jobId";
-        return RunAsync(c => c.QuerySingleOrDefaultAsync<JobStateRow>(new CommandDefinition(sql, new { jobId }, cancellationToken: ct)), ct);
+        return pipeline.RunAsync(dataSource, c => c.QuerySingleOrDefaultAsync<JobStateRow>(new CommandDefinition(sql, new { jobId }, cancellationToken: ct)), ct);
     }
 
     /// <summary>Extends the leases this worker still holds.</summary>
@@ -38,7 +38,7 @@ public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedService
             UPDATE jobs SET heartbeat_at = now(), lease_expires_at = now() + make_interval(secs => @leaseSeconds)
              WHERE job_id = ANY(@jobIds) AND state = 'running' AND lease_owner = @owner
             """;
-        return RunAsync(c => c.ExecuteAsync(new CommandDefinition(sql, new { jobIds, owner, leaseSeconds = (double)leaseSeconds }, cancellationToken: ct)), ct);
+        return pipeline.RunAsync(dataSource, c => c.ExecuteAsync(new CommandDefinition(sql, new { jobIds, owner, leaseSeconds = (double)leaseSeconds }, cancellationToken: ct)), ct);
     }
 
     public async Task<IReadOnlyList<SegmentCheckpoint>> GetSegmentsAsync(Guid jobId, CancellationToken ct)
@@ -47,7 +47,7 @@ public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedService
             SELECT segment_index, start_sample, end_sample, text, text_tokens, audio_tokens, speech_pcm16, timings::text AS timings_json
               FROM job_segments WHERE job_id = @jobId ORDER BY segment_index
             """;
-        var rows = await RunAsync(c => c.QueryAsync<SegmentCheckpoint>(new CommandDefinition(sql, new { jobId }, cancellationToken: ct)), ct);
+        var rows = await pipeline.RunAsync(dataSource, c => c.QueryAsync<SegmentCheckpoint>(new CommandDefinition(sql, new { jobId }, cancellationToken: ct)), ct);
         return rows.ToList();
     }
 
@@ -59,7 +59,7 @@ public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedService
             VALUES (@jobId, @SegmentIndex, @StartSample, @EndSample, @Text, @TextTokens, @AudioTokens, @SpeechPcm16, CAST(@TimingsJson AS jsonb))
             ON CONFLICT (job_id, segment_index) DO NOTHING
             """;
-        return RunAsync(c => c.ExecuteAsync(new CommandDefinition(sql, new
+        return pipeline.RunAsync(dataSource, c => c.ExecuteAsync(new CommandDefinition(sql, new
         {
             jobId, s.SegmentIndex, s.StartSample, s.EndSample, s.Text, s.TextTokens, s.AudioTokens, s.SpeechPcm16, s.TimingsJson,
         }, cancellationToken: ct)), ct);
@@ -83,7 +83,7 @@ public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedService
                     @TextTokens, @AudioTokens, @ArtifactBucket, @ArtifactKey, @AudioSeconds, @ModelId, CAST(@TimingsJson AS jsonb))
             ON CONFLICT (job_id) DO NOTHING
             """;
-        return RunAsync(async c =>
+        return pipeline.RunAsync(dataSource, async c =>
         {
             await using var tx = await c.BeginTransactionAsync(ct);
             var marked = await c.ExecuteAsync(new CommandDefinition(markSucceeded, new { r.JobId, r.AudioSeconds, owner }, tx, cancellationToken: ct));
@@ -106,7 +106,7 @@ public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedService
                             lease_owner = NULL, lease_expires_at = NULL
              WHERE job_id = @jobId AND state = 'running' AND lease_owner = @owner
             """;
-        return RunAsync(async c => await c.ExecuteAsync(new CommandDefinition(sql, new { jobId, owner, error, audioSeconds }, cancellationToken: ct)) > 0, ct);
+        return pipeline.RunAsync(dataSource, async c => await c.ExecuteAsync(new CommandDefinition(sql, new { jobId, owner, error, audioSeconds }, cancellationToken: ct)) > 0, ct);
     }
 
     /// <summary>
@@ -126,7 +126,7 @@ public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedService
              WHERE b.batch_id = j.batch_id AND j.job_id = @jobId AND j.state = 'running' AND j.lease_owner = @owner
             RETURNING j.state
             """;
-        return RunAsync(c => c.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(sql, new { jobId, owner, error, delaySeconds }, cancellationToken: ct)), ct);
+        return pipeline.RunAsync(dataSource, c => c.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(sql, new { jobId, owner, error, delaySeconds }, cancellationToken: ct)), ct);
     }
 
     /// <summary>
@@ -140,15 +140,8 @@ public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedService
                             redeliver_at = now()
              WHERE job_id = ANY(@jobIds) AND state = 'running' AND lease_owner = @owner
             """;
-        return RunAsync(c => c.ExecuteAsync(new CommandDefinition(sql, new { jobIds, owner }, cancellationToken: ct)), ct);
+        return pipeline.RunAsync(dataSource, c => c.ExecuteAsync(new CommandDefinition(sql, new { jobIds, owner }, cancellationToken: ct)), ct);
     }
-
-    private async Task<T> RunAsync<T>(Func<NpgsqlConnection, Task<T>> action, CancellationToken ct)
-        => await pipeline.ExecuteAsync(async token =>
-        {
-            await using var connection = await dataSource.OpenConnectionAsync(token);
-            return await action(connection);
-        }, ct);
 }
 
 public sealed record JobStateRow

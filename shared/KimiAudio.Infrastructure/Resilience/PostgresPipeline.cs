@@ -1,10 +1,10 @@
 using Npgsql;
 using Polly;
 
-namespace KimiAudio.Orchestrator;
+namespace KimiAudio.Infrastructure.Resilience;
 
-/// <summary>How the orchestrator's repositories run SQL: each attempt of the "postgres" pipeline on a connection of its own.</summary>
-internal static class PostgresPipeline
+/// <summary>How the repositories of the orchestrator and the worker run SQL: each attempt of the "postgres" pipeline on a connection of its own.</summary>
+public static class PostgresPipeline
 {
     public static async Task<T> RunAsync<T>(this ResiliencePipeline pipeline, NpgsqlDataSource dataSource, Func<NpgsqlConnection, Task<T>> action, CancellationToken ct)
         => await pipeline.ExecuteAsync(async token =>
