@@ -134,14 +134,12 @@ public sealed class KimiAudioScheduler : IDisposable
         {
             var groups = new List<AdmitGroup>();
             using var engine = new GenerationEngine(model.Llm, special, options.MaxBatchSize, slotCapacity, options.PrefillChunkTokens);
-            var hook = OnLogits;
-            if (hook is not null)
+            engine.OnLogits = (rows, logits) =>
             {
-                engine.OnLogits = (rows, logits) =>
-                {
-                    for (int i = 0; i < rows.Count; i++) hook(((Pending)rows[i].Tag!).Request, rows[i].Steps, logits.Text[i], logits.Audio[i]);
-                };
-            }
+                // read on every call: the hook may be set after the loop started (object initialisers run after the constructor)
+                if (OnLogits is not { } hook) return;
+                for (int i = 0; i < rows.Count; i++) hook(((Pending)rows[i].Tag!).Request, rows[i].Steps, logits.Text[i], logits.Audio[i]);
+            };
             try
             {
                 while (!stopping.IsCancellationRequested)
