@@ -7,7 +7,8 @@ namespace KimiAudio.Model.Parity;
 /// <summary>
 /// Runs a detokenizer fixture case (case.json + expected.safetensors, checkpoints named by <c>detokenizer_dir</c>
 /// and <c>vocoder_dir</c>) with the fixture's noise injected, and compares the schedule and every stage:
-/// ode_t/dt/t_int, frame ids, v_chunk0_step0, ode_out, cache_k/v_chunk0, mel_chunk, voc_in, voc_out, wav_piece, wav.
+/// ode_t/dt/t_int, frame ids, v_chunk0_step0, ode_out, cache_k/v_chunk0 (when chunk 0 is not the final one), mel_chunk,
+/// voc_in, voc_out, wav_piece, wav.
 /// </summary>
 public static class DetokenizerParity
 {
@@ -47,8 +48,15 @@ public static class DetokenizerParity
         CompareTensor(c, report, trace, "ode_dt", TimeTolerance);
         CompareTensor(c, report, trace, "ode_t_int", null);
         CompareTensor(c, report, trace, "v_chunk0_step0", MelTolerance);
-        CompareTensor(c, report, trace, "cache_k_chunk0", MelTolerance);
-        CompareTensor(c, report, trace, "cache_v_chunk0", MelTolerance);
+        // the cache after chunk 0 is the refresh pass of a non-final chunk; a final chunk (a single-chunk case) does
+        // not update the cache, so the reference has no such tensors then
+        bool firstIsFinal = j.GetProperty("chunks").EnumerateArray().FirstOrDefault() is { ValueKind: JsonValueKind.Object } first
+            && first.TryGetProperty("is_final", out var f) && f.ValueKind == JsonValueKind.True;
+        if (!firstIsFinal)
+        {
+            CompareTensor(c, report, trace, "cache_k_chunk0", MelTolerance);
+            CompareTensor(c, report, trace, "cache_v_chunk0", MelTolerance);
+        }
         for (int k = 0; k < trace.Schedules.Count; k++)
         {
             CompareTensor(c, report, trace, $"frame_ids_chunk_{k}", null);

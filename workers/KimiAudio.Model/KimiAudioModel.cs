@@ -119,6 +119,8 @@ public sealed class KimiAudioModel : IDisposable
     private readonly int maxBatch;
     private readonly SpeechDetokenizer? detokenizer;
 
+    /// <summary>Most requests decoded together by <see cref="Generate"/> (<see cref="KimiAudioModelOptions.MaxBatchSize"/>).</summary>
+    public int MaxBatchSize => maxBatch;
     public KimiaLlm Llm { get; }
     /// <summary>The speech half, when loaded (see <see cref="KimiAudioModelOptions.LoadSpeech"/>).</summary>
     public SpeechDetokenizer? Detokenizer => detokenizer;
@@ -170,10 +172,51 @@ public sealed class KimiAudioModel : IDisposable
 
     public IReadOnlyList<KimiAudioResult> Generate(IReadOnlyList<KimiAudioRequest> requests, CancellationToken ct)
     {
-        var results = new KimiAudioResult[requests.Count];
+        var results = new KimiAudioResult?[requests.Count];
+        var encoded = new List<EncodedAudio>();
+        try
+        {
+            ct.ThrowIfCancellationRequested();
+            var ready = Prepare(requests, results, encoded, r => generator.LoopBound(r.Prompt.Length, r.Output, r.MaxNewTokens));
+            // similar prompt lengths share a batch, so little of each batch is padding
+            foreach (var chunk in ready.OrderBy(x => x.Request.Prompt.Length).Chunk(maxBatch))
+            {
+                var outputs = generator.Generate(chunk.Select(x => x.Request).ToList(), ct);
+                var speaking = new List<(int Index, KimiAudioResult Result, SamplingOptions Sampling)>();
+                for (int j = 0; j < chunk.Length; j++)
+                {
+                    var (index, request, encodeMs) = chunk[j];
+                    results[index] = ResultOf(outputs[j], request, encodeMs, chunk.Length);
+                    if (WillSpeak(request)) speaking.Add((index, results[index]!, request.Sampling));
+                }
+                var spoken = Speak(speaking.Select(x => (x.Result, x.Sampling)).ToList(), ct);
+                for (int j = 0; j < speaking.Count; j++) results[speaking[j].Index] = spoken[j];
+            }
+        }
+        finally
+        {
+            // features made here live on the model's device: free them now rather than at garbage collection
+            foreach (var e in encoded) e.Features?.Dispose();
+        }
+        return results.Select(r => r!).ToArray();
+    }
+
+    /// <summary>A request ready to generate: its index in the call, the generation request and its front-end time.</summary>
+    internal readonly record struct PreparedRequest(int Index, GenerationRequest Request, double EncodeMs);
+
+    /// <summary>
+    /// Validates the requests, runs the front-end once over all their audios (batched), builds the prompts and checks
+    /// each with <paramref name="check"/> (loop bound / KV capacity). A request that fails gets its error in
+    /// <paramref name="results"/> and is left out; encodings made are added to <paramref name="made"/> (the caller
+    /// frees them after the prefill).
+    /// </summary>
+    internal List<PreparedRequest> Prepare(IReadOnlyList<KimiAudioRequest> requests, KimiAudioResult?[] results, List<EncodedAudio> made,
+        Func<GenerationRequest, int> check)
+    {
         var messages = new IReadOnlyList<KimiMessage>?[requests.Count];
         for (int i = 0; i < requests.Count; i++)
         {
+            if (results[i] is not null) continue;
             try
             {
                 requests[i].Sampling.Validate();
@@ -185,28 +228,12 @@ public sealed class KimiAudioModel : IDisposable
             }
         }
         var encodeClock = Stopwatch.StartNew();
-        var encoded = new List<EncodedAudio>();
-        try
-        {
-            EncodeAudios(messages, results, encoded);
-            double encodeMs = encodeClock.Elapsed.TotalMilliseconds;
-            Run(requests, messages, results, encodeMs, ct);
-        }
-        finally
-        {
-            // features made here live on the model's device: free them now rather than at garbage collection
-            foreach (var e in encoded) e.Features?.Dispose();
-        }
-        return results;
-    }
+        EncodeAudios(messages, results, made);
+        double encodeMs = encodeClock.Elapsed.TotalMilliseconds;
 
-    private void Run(IReadOnlyList<KimiAudioRequest> requests, IReadOnlyList<KimiMessage>?[] messages, KimiAudioResult[] results,
-        double encodeMs, CancellationToken ct)
-    {
-        var ready = new List<(int Index, GenerationRequest Request, double EncodeMs)>();
+        var ready = new List<PreparedRequest>();
         for (int i = 0; i < requests.Count; i++)
         {
-            ct.ThrowIfCancellationRequested();
             if (messages[i] is null || results[i] is not null) continue;
             var clock = Stopwatch.StartNew();
             try
@@ -214,54 +241,47 @@ public sealed class KimiAudioModel : IDisposable
                 var r = requests[i];
                 var output = OutputTypeOf(r);
                 var prompt = prompts.Build(messages[i]!, output, encoder);
-                generator.LoopBound(prompt.Length, output, r.MaxNewTokens);
-                ready.Add((i, new GenerationRequest(prompt, output, r.Sampling, r.MaxNewTokens), encodeMs + clock.Elapsed.TotalMilliseconds));
+                var request = new GenerationRequest(prompt, output, r.Sampling, r.MaxNewTokens);
+                check(request);
+                ready.Add(new PreparedRequest(i, request, encodeMs + clock.Elapsed.TotalMilliseconds));
             }
-            catch (Exception e) when (e is ArgumentException or ContextLimitException or InvalidOperationException)
+            catch (Exception e) when (e is ArgumentException or ContextLimitException or KvCapacityException or InvalidOperationException)
             {
                 results[i] = new KimiAudioResult { Error = e.Message };
             }
         }
-
-        // similar prompt lengths share a batch, so little of each batch is padding
-        foreach (var chunk in ready.OrderBy(x => x.Request.Prompt.Length).Chunk(maxBatch))
-        {
-            var outputs = generator.Generate(chunk.Select(x => x.Request).ToList(), ct);
-            for (int j = 0; j < chunk.Length; j++)
-            {
-                var (index, request, requestEncodeMs) = chunk[j];
-                var o = outputs[j];
-                var textIds = OutputIds.Text(o.GeneratedTextIds, Config.TokenOffset, Tokenizer.Special.TextEos);
-                results[index] = new KimiAudioResult
-                {
-                    Text = Tokenizer.Decode(textIds.Select(t => (int)t)),
-                    TextIds = textIds,
-                    SemanticIds = request.Output == KimiOutputType.Both ? OutputIds.Semantic(o.GeneratedAudioIds, Config.TokenOffset) : [],
-                    PromptLength = o.PromptLength,
-                    Stop = o.Stop,
-                    Timings = new KimiAudioTimings(requestEncodeMs, o.PrefillMs, o.DecodeMs, o.StepTextIds.Length, chunk.Length),
-                };
-            }
-            Speak(chunk.Select(x => (x.Index, x.Request)).ToList(), results, ct);
-        }
+        return ready;
     }
 
-    /// <summary>Detokenizes the speech rows of one generation batch together (each row as if alone).</summary>
-    private void Speak(IReadOnlyList<(int Index, GenerationRequest Request)> rows, KimiAudioResult[] results, CancellationToken ct)
+    /// <summary>The result of one finished row (speech not yet rendered).</summary>
+    internal KimiAudioResult ResultOf(GenerationOutput o, GenerationRequest request, double encodeMs, int batchSize)
     {
-        var speaking = rows.Where(r => r.Request.Output == KimiOutputType.Both).ToList();
-        if (speaking.Count == 0 || detokenizer is null) return;
+        var textIds = OutputIds.Text(o.GeneratedTextIds, Config.TokenOffset, Tokenizer.Special.TextEos);
+        return new KimiAudioResult
+        {
+            Text = Tokenizer.Decode(textIds.Select(t => (int)t)),
+            TextIds = textIds,
+            SemanticIds = request.Output == KimiOutputType.Both ? OutputIds.Semantic(o.GeneratedAudioIds, Config.TokenOffset) : [],
+            PromptLength = o.PromptLength,
+            Stop = o.Stop,
+            Timings = new KimiAudioTimings(encodeMs, o.PrefillMs, o.DecodeMs, o.StepTextIds.Length, batchSize),
+        };
+    }
+
+    /// <summary>Whether a finished row of <paramref name="request"/> gets a waveform (speech output and a loaded detokenizer).</summary>
+    internal bool WillSpeak(GenerationRequest request) => request.Output == KimiOutputType.Both && detokenizer is not null;
+
+    /// <summary>Detokenizes several finished rows' speech together (each as if alone, seeded from its request).</summary>
+    internal IReadOnlyList<KimiAudioResult> Speak(IReadOnlyList<(KimiAudioResult Result, SamplingOptions Sampling)> rows, CancellationToken ct)
+    {
+        if (rows.Count == 0 || detokenizer is null) return rows.Select(r => r.Result).ToArray();
         var clock = Stopwatch.StartNew();
-        var noises = speaking.Select(r => new SeededNoiseSource(SpeechSeed(r.Request.Sampling))).ToList();
+        var noises = rows.Select(r => new SeededNoiseSource(SpeechSeed(r.Sampling))).ToList();
         try
         {
-            var waves = detokenizer.DetokenizeBatch(speaking.Select(r => (IReadOnlyList<long>)results[r.Index].SemanticIds).ToList(), noises, ct);
+            var waves = detokenizer.DetokenizeBatch(rows.Select(r => (IReadOnlyList<long>)r.Result.SemanticIds).ToList(), noises, ct);
             double ms = clock.Elapsed.TotalMilliseconds;
-            for (int j = 0; j < speaking.Count; j++)
-            {
-                int i = speaking[j].Index;
-                results[i] = results[i] with { Speech = waves[j], SpeechSampleRate = detokenizer.SampleRate, DetokenizeMs = ms };
-            }
+            return rows.Select((r, j) => r.Result with { Speech = waves[j], SpeechSampleRate = detokenizer.SampleRate, DetokenizeMs = ms }).ToArray();
         }
         finally
         {
@@ -287,7 +307,7 @@ public sealed class KimiAudioModel : IDisposable
     /// Runs the front-end once over every raw audio of the call (user audio with features, assistant speech history
     /// tokens only) and replaces the messages' samples by their encodings. Empty audio fails its request only.
     /// </summary>
-    private void EncodeAudios(IReadOnlyList<KimiMessage>?[] messages, KimiAudioResult[] results, List<EncodedAudio> made)
+    private void EncodeAudios(IReadOnlyList<KimiMessage>?[] messages, KimiAudioResult?[] results, List<EncodedAudio> made)
     {
         if (encoder is null) return;
         foreach (bool withFeatures in new[] { Config.UseWhisperFeature, false }.Distinct())

@@ -109,9 +109,10 @@ public sealed class KimiaLlm : nn.Module
 
     /// <summary>
     /// Input embeddings x0 [B, L, H]: E[audio] (+ adaptor(features), both ×√2 at continuous positions) + E[text].
-    /// As in the reference, the text embedding is skipped for a row whose text ids are all 0.
+    /// As in the reference, the text embedding is skipped for a row whose text ids are all 0 (whole-prompt rule: a
+    /// caller embedding a window of a prompt passes <paramref name="hasText"/> [B], computed over the whole prompt).
     /// </summary>
-    public Tensor Embed(Tensor audioIds, Tensor textIds, ContinuousInput? continuous)
+    public Tensor Embed(Tensor audioIds, Tensor textIds, ContinuousInput? continuous, Tensor? hasText = null)
     {
         using var scope = NewDisposeScope();
         long b = audioIds.shape[0], l = audioIds.shape[1];
@@ -127,15 +128,18 @@ public sealed class KimiaLlm : nn.Module
             ea = flat.reshape(b, l, -1);
         }
         var et = model.EmbedTokens.forward(textIds);
-        var hasText = textIds.sum(1).ne(0).to(DType).reshape(b, 1, 1);
-        return (ea + et * hasText).MoveToOuterDisposeScope();
+        var keep = (hasText ?? textIds.sum(1).ne(0)).to(DType, Device).reshape(b, 1, 1);
+        return (ea + et * keep).MoveToOuterDisposeScope();
     }
 
     /// <summary>
     /// One forward over [B, Lq] positions. <paramref name="positions"/> [B, Lq]; <paramref name="mask"/> bool
     /// [B, 1, Lq, T] or null (causal from slot 0 / single query sees all). Appends to <paramref name="cache"/> if given.
+    /// Logits are for the last position, all positions (<paramref name="allPositions"/>), or, when
+    /// <paramref name="lastIndex"/> [B] is given, for position <c>lastIndex[b]</c> of each row (right-padded batches).
     /// </summary>
-    public LlmLogits Forward(Tensor inputsEmbeds, Tensor positions, Tensor? mask, KvCache? cache, bool allPositions = false)
+    public LlmLogits Forward(Tensor inputsEmbeds, Tensor positions, Tensor? mask, IKvCache? cache, bool allPositions = false,
+        Tensor? lastIndex = null)
     {
         using var scope = NewDisposeScope();
         var (cos, sin) = Rotary.Tables(positions.to(Device), invFreq, DType);
@@ -152,7 +156,13 @@ public sealed class KimiaLlm : nn.Module
         for (int j = 0; j < mimo.Count; j++) g = mimo[j].Forward(g!, ctx, layers.Count + j);
         cache?.Advance(inputsEmbeds.shape[1]);
 
-        if (!allPositions)
+        if (lastIndex is not null)
+        {
+            var idx = lastIndex.to(Device).reshape(-1, 1, 1).expand(-1, 1, h.shape[2]);
+            h = h.gather(1, idx).squeeze(1);
+            g = g!.gather(1, idx).squeeze(1);
+        }
+        else if (!allPositions)
         {
             h = h.select(1, -1);
             g = g!.select(1, -1);

@@ -2,12 +2,22 @@ using static TorchSharp.torch;
 
 namespace KimiAudio.Model.Llm;
 
+/// <summary>What an attention layer needs from a cache during one forward call.</summary>
+public interface IKvCache
+{
+    /// <summary>Stores this call's keys/values [B, kv_heads, Lq, head_dim] of <paramref name="layer"/> and returns the keys/values to attend over.</summary>
+    (Tensor Keys, Tensor Values) Append(int layer, Tensor k, Tensor v);
+
+    /// <summary>Called once per forward, after every layer appended <paramref name="n"/> positions.</summary>
+    void Advance(long n);
+}
+
 /// <summary>
 /// Key/value cache for every layer (trunk then MIMO): [B, kv_heads, capacity, head_dim] per layer, keys stored after
 /// RoPE. All rows share the slot index (prompts are left-padded), so one append writes one column. The buffers start
 /// at the initial capacity and double when full (up to the maximum), so a long loop bound costs memory only if used.
 /// </summary>
-public sealed class KvCache : IDisposable
+public sealed class KvCache : IKvCache, IDisposable
 {
     private Tensor[] keys;
     private Tensor[] values;

@@ -60,7 +60,7 @@ public sealed class AttentionContext
     public required Tensor Sin { get; init; }
     /// <summary>Bool [B, 1, Lq, T] (true = may attend) or null: plain causal attention starting at slot 0, or a single query that sees every key.</summary>
     public Tensor? Mask { get; init; }
-    public KvCache? Cache { get; init; }
+    public IKvCache? Cache { get; init; }
 }
 
 /// <summary>Qwen2 attention: q/k/v with bias, o without; NeoX (half-split) RoPE; grouped-query attention.</summary>
