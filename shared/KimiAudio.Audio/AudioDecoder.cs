@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace KimiAudio.Audio;
 
-/// <summary>Decodes WAV (PCM 8/16/24/32, float), MP3, FLAC and Ogg to 16 kHz mono float samples.</summary>
+/// <summary>Decodes WAV/RF64/BW64 (PCM 8/16/24/32, float), MP3, FLAC, Ogg (Vorbis, Opus) and MP4/M4A to 16 kHz mono float samples.</summary>
 /// <remarks>
 /// Decoders: WAV PCM/float (plain and WAVE_FORMAT_EXTENSIBLE) is parsed here; MP3 by NLayer and Ogg Vorbis by NVorbis in
 /// process (ffmpeg is tried when they fail); FLAC, Opus, other WAV codecs and any unrecognised content by ffmpeg.
@@ -64,8 +64,12 @@ public static class AudioDecoder
                 return await WithFfmpegFallbackAsync(data, "ogg/vorbis", limits, ct, InProcessDecoders.DecodeVorbis);
             case AudioContainer.Flac:
                 return await FfmpegDecoder.DecodeAsync(data, "flac", limits, ct);
+            case AudioContainer.OggOpus:
+                return await FfmpegDecoder.DecodeAsync(data, "ogg/opus", limits, ct);
             case AudioContainer.OggOther:
                 return await FfmpegDecoder.DecodeAsync(data, "ogg", limits, ct);
+            case AudioContainer.Mp4:
+                return await FfmpegDecoder.DecodeAsync(data, "mp4", limits, ct);
             default:
                 return await FfmpegDecoder.DecodeAsync(data, "unrecognised-format", limits, ct);
         }
@@ -75,10 +79,13 @@ public static class AudioDecoder
     {
         // The data chunk's size may claim more than the file holds: decode the whole frames that are really there.
         long available = bytes.Length - h.DataOffset;
-        long frames = Math.Min(h.DeclaredDataLength, available) / h.BlockAlign;
+        long present = Math.Min(h.DeclaredDataLength, available);
+        long frames = present / h.BlockAlign;
         if (frames == 0)
         {
-            throw new AudioDecodeException("WAV file contains no audio samples");
+            throw new AudioDecodeException(present == 0
+                ? "WAV 'data' chunk is empty: the file holds no audio samples"
+                : $"WAV 'data' chunk holds {present} bytes, less than one sample frame ({h.BlockAlign} bytes for {h.Channels} channel(s) of {h.Describe()}); the file is truncated");
         }
         MonoBuffer.ThrowIfOverLimit(frames, h.SampleRate, limits.MaxSeconds);
         var samples = new float[frames];
@@ -120,7 +127,7 @@ public static class AudioDecoder
         var samples = source.Samples;
         if (samples.Length == 0)
         {
-            throw new AudioDecodeException($"{source.Format} input contains no audio samples");
+            throw new AudioDecodeException($"{source.Format} input holds no audio frames (0 samples decoded)");
         }
         int replaced = 0;
         for (int i = 0; i < samples.Length; i++)
@@ -136,7 +143,8 @@ public static class AudioDecoder
             throw new AudioDecodeException(
                 $"{replaced} of {samples.Length} samples are NaN or infinite ({100.0 * replaced / samples.Length:0.#} %); the {source.Format} file is corrupt");
         }
-        var output = AudioResampler.Resample(samples, source.SampleRate, limits.TargetSampleRate);
+        // the source buffer is ours: at the target rate it is the output (an hour of 16 kHz audio is 230 MB, not copied again)
+        var output = source.SampleRate == limits.TargetSampleRate ? samples : AudioResampler.Resample(samples, source.SampleRate, limits.TargetSampleRate);
         for (int i = 0; i < output.Length; i++)
         {
             output[i] = Math.Clamp(output[i], -1f, 1f);

@@ -1,6 +1,6 @@
 namespace KimiAudio.Audio;
 
-internal enum AudioContainer { Unknown, Wav, Mp3, Flac, OggVorbis, OggOther }
+internal enum AudioContainer { Unknown, Wav, Mp3, Flac, OggVorbis, OggOpus, OggOther, Mp4 }
 
 /// <summary>Recognises the container from the first bytes; a file's name is never consulted.</summary>
 internal static class AudioFormatSniffer
@@ -25,8 +25,16 @@ internal static class AudioFormatSniffer
                 {
                     return AudioContainer.OggVorbis;
                 }
+                if (b.Length >= packet + 8 && b.Slice(packet, 8).SequenceEqual("OpusHead"u8))
+                {
+                    return AudioContainer.OggOpus;
+                }
             }
             return AudioContainer.OggOther;
+        }
+        if (b.Length >= 12 && b.Slice(4, 4).SequenceEqual("ftyp"u8))
+        {
+            return AudioContainer.Mp4; // ISO base media (M4A, MP4, 3GP): the index may be at the end, ffmpeg reads it
         }
         int start = 0;
         if (b.StartsWith("ID3"u8) && b.Length >= 10)

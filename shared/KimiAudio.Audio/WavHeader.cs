@@ -5,7 +5,8 @@ namespace KimiAudio.Audio;
 internal enum PcmEncoding { UInt8, Int16, Int24, Int32, Float32, Float64 }
 
 /// <summary>Where the samples of a RIFF/WAVE file are and how they are stored.</summary>
-/// <param name="DeclaredDataLength">The data chunk's size field; it can lie (larger than the file, or 0xFFFFFFFF from a pipe).</param>
+/// <param name="DeclaredDataLength">The data chunk's size (from 'ds64' for RF64/BW64; <see cref="long.MaxValue"/> when the field is 0,
+/// i.e. never written); it can lie (larger than the file, or 0xFFFFFFFF from a pipe).</param>
 internal sealed record WavHeader(PcmEncoding Encoding, int Channels, int SampleRate, int BlockAlign, long DataOffset, long DeclaredDataLength)
 {
     public string Describe() => Encoding switch
@@ -34,8 +35,11 @@ internal static class WavHeaderReader
     // KSDATAFORMAT_SUBTYPE_* GUIDs end with these 14 bytes; their first two bytes are the format tag.
     private static ReadOnlySpan<byte> SubFormatSuffix => [0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71];
 
+    /// <summary>RIFF/WAVE, or its 64-bit forms RF64 (EBU Tech 3306) and BW64 (ITU-R BS.2088), which keep the sizes in a 'ds64' chunk.</summary>
     public static bool LooksLikeWav(ReadOnlySpan<byte> b) =>
-        b.Length >= 12 && b[..4].SequenceEqual("RIFF"u8) && b.Slice(8, 4).SequenceEqual("WAVE"u8);
+        b.Length >= 12 && (Is64BitForm(b) || b[..4].SequenceEqual("RIFF"u8)) && b.Slice(8, 4).SequenceEqual("WAVE"u8);
+
+    private static bool Is64BitForm(ReadOnlySpan<byte> b) => b[..4].SequenceEqual("RF64"u8) || b[..4].SequenceEqual("BW64"u8);
 
     /// <param name="bytes">The file's first bytes (all of it for an in-memory file).</param>
     /// <param name="complete">False while more bytes may follow (a pipe): a missing data chunk then asks for more.</param>
@@ -47,6 +51,8 @@ internal static class WavHeaderReader
         }
 
         (ushort Tag, int Channels, int Rate, int BlockAlign, int Bits)? fmt = null;
+        bool is64 = Is64BitForm(bytes);
+        long? ds64DataSize = null;
         long pos = 12;
         while (pos + 8 <= bytes.Length)
         {
@@ -78,11 +84,35 @@ internal static class WavHeaderReader
                 }
                 fmt = parsed.Fmt;
             }
+            else if (is64 && id.SequenceEqual("ds64"u8))
+            {
+                // riff size (8 bytes), data size (8), sample count (8), then an optional table of other big chunks
+                if (size < 24)
+                {
+                    throw new AudioDecodeException($"RF64/BW64 'ds64' chunk is {size} bytes, shorter than the 24 it needs");
+                }
+                if (body + 24 > bytes.Length)
+                {
+                    return !complete ? new(null, null, true) : throw new AudioDecodeException("RF64/BW64 file is truncated inside its 'ds64' chunk");
+                }
+                ulong dataSize = BinaryPrimitives.ReadUInt64LittleEndian(bytes.Slice((int)body + 8, 8));
+                ds64DataSize = (long)Math.Min(dataSize, long.MaxValue);
+            }
             else if (id.SequenceEqual("data"u8))
             {
                 if (fmt is not { } v)
                 {
                     throw new AudioDecodeException("WAV 'data' chunk comes before the 'fmt ' chunk that describes it");
+                }
+                if (is64 && size == uint.MaxValue)
+                {
+                    size = ds64DataSize ?? throw new AudioDecodeException(
+                        "RF64/BW64 file has no 'ds64' chunk before its 'data' chunk, so the size of the audio is unknown");
+                }
+                else if (size == 0)
+                {
+                    // a recorder that stopped before finishing the header (or wrote to a pipe) leaves 0: read to the end, as ffmpeg does
+                    size = long.MaxValue;
                 }
                 return new(Build(v, body, size), null, false);
             }
