@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using KimiAudio.Model.Detokenizer;
 using static TorchSharp.torch;
+using KimiAudio.Model;
+using KimiAudio.Model.TinyCheckpoints;
 
 // Detokenizer benchmark on CPU: real-time factor (seconds of speech per second), time to first piece, peak memory,
 // batch 1 vs batch 4, for the tiny random config and a mid-size random config. Each case runs in a child process so
@@ -65,8 +67,8 @@ static void RunCase(string config, string folder, int batch, int tokens, string 
     var spec = Spec(config);
     {
         var dtype = dtypeName == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32;
-        using var detok = SpeechDetokenizer.Load(Path.Combine(folder, TinyDetokenizerCheckpoint.DetokenizerFolder),
-            Path.Combine(folder, TinyDetokenizerCheckpoint.VocoderFolder), CPU, dtype);
+        using var detok = SpeechDetokenizer.Load(Path.Combine(folder, KimiAudioLayout.DetokenizerFolder),
+            Path.Combine(folder, KimiAudioLayout.VocoderFolder), CPU, dtype);
         var rng = new Random(5);
         var jobs = Enumerable.Range(0, batch).Select(_ => (IReadOnlyList<long>)Enumerable.Range(0, tokens).Select(_ => (long)rng.Next(spec.SemanticVocabSize)).ToArray()).ToList();
 

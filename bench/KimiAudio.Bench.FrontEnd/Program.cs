@@ -5,6 +5,7 @@ using KimiAudio.Model.FrontEnd;
 using KimiAudio.Model.GlmTokenizer;
 using KimiAudio.Model.Whisper;
 using static TorchSharp.torch;
+using KimiAudio.Model.TinyCheckpoints;
 
 int seconds = args.Length > 0 ? int.Parse(args[0]) : 120;
 int repeats = args.Length > 1 ? int.Parse(args[1]) : 3;

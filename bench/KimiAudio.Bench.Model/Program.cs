@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using KimiAudio.Model.Llm;
 using static TorchSharp.torch;
+using KimiAudio.Model.TinyCheckpoints;
 
 // LLM throughput on random checkpoints with the real layout (tiny and mid-size), float32 and bfloat16:
 // prefill tokens/s, decode tokens/s with and without the KV cache, cached step time at two context lengths,

@@ -3,6 +3,7 @@ using KimiAudio.Bench.Throughput;
 using KimiAudio.Model;
 using KimiAudio.Model.Llm;
 using static TorchSharp.torch;
+using KimiAudio.Model.TinyCheckpoints;
 
 // End-to-end throughput of Kimi-Audio on a random checkpoint with the official layout: the bench model's mid-size LLM
 // (hidden 1024, 8 + 2 layers) behind the tiny Whisper / GLM tokenizer / detokenizer. A fixed espeak-ng corpus of mixed

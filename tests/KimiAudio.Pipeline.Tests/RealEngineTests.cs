@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using KimiAudio.Model;
 using KimiAudio.Pipeline.Tests.Support;
+using KimiAudio.Model.TinyCheckpoints;
 
 namespace KimiAudio.Pipeline.Tests;
 

@@ -7,6 +7,7 @@ using KimiAudio.Model.Generation;
 using KimiAudio.Model.Parity;
 using KimiAudio.Model.Prompting;
 using static TorchSharp.torch;
+using KimiAudio.Model.TinyCheckpoints;
 
 const string Usage = """
     kimia-model: run Kimi-Audio (TorchSharp) outside the pipeline.

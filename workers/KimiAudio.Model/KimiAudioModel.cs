@@ -33,10 +33,10 @@ public sealed record KimiAudioModelOptions
     /// </summary>
     public bool? LoadSpeech { get; init; }
 
-    public string ResolvedWhisperFolder => WhisperFolder ?? Path.Combine(ModelFolder, "whisper-large-v3");
-    public string ResolvedGlmTokenizerFolder => GlmTokenizerFolder ?? Path.Combine(ModelFolder, "glm-4-voice-tokenizer");
-    public string ResolvedDetokenizerFolder => DetokenizerFolder ?? Path.Combine(ModelFolder, TinyDetokenizerCheckpoint.DetokenizerFolder);
-    public string ResolvedVocoderFolder => VocoderFolder ?? Path.Combine(ModelFolder, TinyDetokenizerCheckpoint.VocoderFolder);
+    public string ResolvedWhisperFolder => WhisperFolder ?? Path.Combine(ModelFolder, KimiAudioLayout.WhisperFolder);
+    public string ResolvedGlmTokenizerFolder => GlmTokenizerFolder ?? Path.Combine(ModelFolder, KimiAudioLayout.GlmTokenizerFolder);
+    public string ResolvedDetokenizerFolder => DetokenizerFolder ?? Path.Combine(ModelFolder, KimiAudioLayout.DetokenizerFolder);
+    public string ResolvedVocoderFolder => VocoderFolder ?? Path.Combine(ModelFolder, KimiAudioLayout.VocoderFolder);
 
     /// <summary>Whether <see cref="KimiAudioModel.Load"/> will load the speech half.</summary>
     public bool WantsSpeech => LoadSpeech ?? (Directory.Exists(ResolvedDetokenizerFolder) && Directory.Exists(ResolvedVocoderFolder));

@@ -1,5 +1,6 @@
 using KimiAudio.Model.Checkpoints;
 using static TorchSharp.torch;
+using KimiAudio.Model.TinyCheckpoints;
 
 namespace KimiAudio.Model.Tests.Checkpoints;
 

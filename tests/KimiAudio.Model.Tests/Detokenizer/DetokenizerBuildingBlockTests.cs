@@ -3,6 +3,7 @@ using KimiAudio.Model.Detokenizer;
 using KimiAudio.Model.Detokenizer.FlowMatching;
 using KimiAudio.Model.Detokenizer.Vocoder;
 using static TorchSharp.torch;
+using KimiAudio.Model.TinyCheckpoints;
 
 namespace KimiAudio.Model.Tests.Detokenizer;
 

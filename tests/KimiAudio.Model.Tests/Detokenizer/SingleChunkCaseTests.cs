@@ -5,6 +5,7 @@ using KimiAudio.Model.Parity;
 using KimiAudio.Model.Tests.Llm;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using KimiAudio.Model.TinyCheckpoints;
 
 namespace KimiAudio.Model.Tests.Detokenizer;
 

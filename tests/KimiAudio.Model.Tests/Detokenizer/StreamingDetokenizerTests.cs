@@ -1,5 +1,6 @@
 using KimiAudio.Model.Detokenizer;
 using static TorchSharp.torch;
+using KimiAudio.Model.TinyCheckpoints;
 
 namespace KimiAudio.Model.Tests.Detokenizer;
 
@@ -143,8 +144,8 @@ public class StreamingDetokenizerTests(TinyDetokenizerFixture tiny) : IClassFixt
         var ids = TinyDetokenizerFixture.RandomIds(13, 21);
         (float[] Wav, Tensor Mel) Run(ScalarType dtype)
         {
-            using var detok = SpeechDetokenizer.Load(Path.Combine(tiny.Folder, TinyDetokenizerCheckpoint.DetokenizerFolder),
-                Path.Combine(tiny.Folder, TinyDetokenizerCheckpoint.VocoderFolder), CPU, dtype);
+            using var detok = SpeechDetokenizer.Load(Path.Combine(tiny.Folder, KimiAudioLayout.DetokenizerFolder),
+                Path.Combine(tiny.Folder, KimiAudioLayout.VocoderFolder), CPU, dtype);
             using var n = new SeededNoiseSource(4);
             var trace = new MelTrace();
             using var stream = detok.Open(ids, n, trace);

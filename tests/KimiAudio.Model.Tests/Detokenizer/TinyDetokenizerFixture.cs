@@ -1,5 +1,6 @@
 using KimiAudio.Model.Detokenizer;
 using static TorchSharp.torch;
+using KimiAudio.Model.TinyCheckpoints;
 
 namespace KimiAudio.Model.Tests.Detokenizer;
 
@@ -15,8 +16,8 @@ public sealed class TinyDetokenizerFixture : IDisposable
     }
 
     public SpeechDetokenizer Load(DetokenizerOptions? options = null) =>
-        SpeechDetokenizer.Load(Path.Combine(Folder, TinyDetokenizerCheckpoint.DetokenizerFolder),
-            Path.Combine(Folder, TinyDetokenizerCheckpoint.VocoderFolder), CPU, ScalarType.Float32, options);
+        SpeechDetokenizer.Load(Path.Combine(Folder, KimiAudioLayout.DetokenizerFolder),
+            Path.Combine(Folder, KimiAudioLayout.VocoderFolder), CPU, ScalarType.Float32, options);
 
     public static long[] RandomIds(int n, int seed, int vocab = 64)
     {

@@ -2,6 +2,7 @@ using System.IO.Compression;
 using KimiAudio.Model.Checkpoints;
 using KimiAudio.Model.Detokenizer;
 using static TorchSharp.torch;
+using KimiAudio.Model.TinyCheckpoints;
 
 namespace KimiAudio.Model.Tests.Detokenizer;
 
@@ -105,7 +106,7 @@ public class TorchPickleTests
         // if the loader touched optimizer moments it would fail on the missing records
         var dir = Directory.CreateTempSubdirectory("lazy-");
         TinyDetokenizerCheckpoint.Write(dir.FullName, seed: 3);
-        var model = Path.Combine(dir.FullName, TinyDetokenizerCheckpoint.DetokenizerFolder, "model.pt");
+        var model = Path.Combine(dir.FullName, KimiAudioLayout.DetokenizerFolder, "model.pt");
         HashSet<string> needed;
         int total;
         using (var ckpt = TorchZipCheckpoint.Open(model))
@@ -129,8 +130,8 @@ public class TorchPickleTests
                 i.CopyTo(o);
             }
         File.Move(stripped, model, overwrite: true);
-        using var detok = SpeechDetokenizer.Load(Path.Combine(dir.FullName, TinyDetokenizerCheckpoint.DetokenizerFolder),
-            Path.Combine(dir.FullName, TinyDetokenizerCheckpoint.VocoderFolder), CPU, ScalarType.Float32);
+        using var detok = SpeechDetokenizer.Load(Path.Combine(dir.FullName, KimiAudioLayout.DetokenizerFolder),
+            Path.Combine(dir.FullName, KimiAudioLayout.VocoderFolder), CPU, ScalarType.Float32);
         using var noise = new SeededNoiseSource(1);
         Assert.Equal(5 * 1920, detok.Detokenize([1, 2, 3, 4, 5], noise).Length);
     }
@@ -140,8 +141,8 @@ public class TorchPickleTests
     {
         var dir = Directory.CreateTempSubdirectory("strict-");
         TinyDetokenizerCheckpoint.Write(dir.FullName, seed: 4);
-        var detokDir = Path.Combine(dir.FullName, TinyDetokenizerCheckpoint.DetokenizerFolder);
-        var vocDir = Path.Combine(dir.FullName, TinyDetokenizerCheckpoint.VocoderFolder);
+        var detokDir = Path.Combine(dir.FullName, KimiAudioLayout.DetokenizerFolder);
+        var vocDir = Path.Combine(dir.FullName, KimiAudioLayout.VocoderFolder);
         var model = Path.Combine(detokDir, "model.pt");
 
         PyDict root;

@@ -3,6 +3,7 @@ using KimiAudio.Model.FrontEnd;
 using KimiAudio.Model.GlmTokenizer;
 using KimiAudio.Model.Whisper;
 using static TorchSharp.torch;
+using KimiAudio.Model.TinyCheckpoints;
 
 namespace KimiAudio.Model.Tests.FrontEnd;
 

@@ -3,6 +3,7 @@ using KimiAudio.Model.Checkpoints;
 using KimiAudio.Model.Generation;
 using KimiAudio.Model.Llm;
 using static TorchSharp.torch;
+using KimiAudio.Model.TinyCheckpoints;
 
 namespace KimiAudio.Model.Tests.Llm;
 

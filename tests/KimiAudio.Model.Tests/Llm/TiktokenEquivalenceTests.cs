@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using KimiAudio.Model.Llm;
 using KimiAudio.Model.Text;
+using KimiAudio.Model.TinyCheckpoints;
 
 namespace KimiAudio.Model.Tests.Llm;
 

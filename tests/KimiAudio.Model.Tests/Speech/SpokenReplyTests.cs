@@ -1,6 +1,7 @@
 using KimiAudio.Model.Generation;
 using KimiAudio.Model.Parity;
 using KimiAudio.Model.Prompting;
+using KimiAudio.Model.TinyCheckpoints;
 
 namespace KimiAudio.Model.Tests.Speech;
 

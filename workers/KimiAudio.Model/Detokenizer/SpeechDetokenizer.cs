@@ -49,10 +49,10 @@ public sealed class SpeechDetokenizer : IDisposable
         options.Validate();
         if (dtype is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16))
             throw new ArgumentException($"unsupported detokenizer dtype {dtype}");
-        var ditConfig = DiTConfig.Load(System.IO.Path.Combine(detokenizerFolder, "config.yaml"));
+        var ditConfig = DiTConfig.Load(System.IO.Path.Combine(detokenizerFolder, KimiAudioLayout.DetokenizerConfig));
         if (ditConfig.NormalizeMel && (float.IsNaN(ditConfig.MelMean) || float.IsNaN(ditConfig.MelStd)))
             throw new CheckpointException($"{detokenizerFolder}/config.yaml: normalize_mel is true but mel_mean/mel_std are not numbers");
-        var vocConfig = VocoderConfig.Load(System.IO.Path.Combine(vocoderFolder, "config.json"));
+        var vocConfig = VocoderConfig.Load(System.IO.Path.Combine(vocoderFolder, KimiAudioLayout.Config));
         if (vocConfig.NumMels != ditConfig.InputSize)
             throw new CheckpointException($"vocoder num_mels {vocConfig.NumMels} differs from the DiT input_size {ditConfig.InputSize}");
 
@@ -60,10 +60,10 @@ public sealed class SpeechDetokenizer : IDisposable
         var voc = new BigVGanGenerator(vocConfig);
         try
         {
-            using (var src = PickleTensorSource.Open(System.IO.Path.Combine(detokenizerFolder, "model.pt"), ["state_dict"],
+            using (var src = PickleTensorSource.Open(System.IO.Path.Combine(detokenizerFolder, KimiAudioLayout.TorchCheckpoint), ["state_dict"],
                        k => k.Contains("speech_model", StringComparison.Ordinal) ? k.Replace("speech_model.", "", StringComparison.Ordinal) : null))
                 StateDictLoader.Load(dit, src, "");
-            using (var src = PickleTensorSource.Open(System.IO.Path.Combine(vocoderFolder, "model.pt"), ["generator"], k => k))
+            using (var src = PickleTensorSource.Open(System.IO.Path.Combine(vocoderFolder, KimiAudioLayout.TorchCheckpoint), ["generator"], k => k))
                 StateDictLoader.Load(voc, new WeightNormFoldingSource(src), "");
             dit.to(dtype).to(device).eval();
             voc.to(dtype).to(device).eval();

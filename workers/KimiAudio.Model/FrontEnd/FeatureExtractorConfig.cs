@@ -6,7 +6,7 @@ public sealed record FeatureExtractorConfig(int FeatureSize, int SamplingRate, i
     /// <summary>Reads <c>preprocessor_config.json</c> of a model folder.</summary>
     public static FeatureExtractorConfig Load(string folder)
     {
-        var json = JsonConfig.Open(System.IO.Path.Combine(folder, "preprocessor_config.json"));
+        var json = JsonConfig.Open(System.IO.Path.Combine(folder, KimiAudioLayout.PreprocessorConfig));
         var c = new FeatureExtractorConfig(
             json.Int("feature_size"), json.Int("sampling_rate"), json.Int("hop_length"), json.Int("n_fft"),
             json.DoubleOr("padding_value", 0.0));

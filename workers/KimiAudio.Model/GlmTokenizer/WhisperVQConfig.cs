@@ -54,7 +54,7 @@ public sealed record WhisperVQConfig
     /// <summary>Reads <c>config.json</c> of a GLM-4-Voice tokenizer folder.</summary>
     public static WhisperVQConfig Load(string folder)
     {
-        var json = JsonConfig.Open(System.IO.Path.Combine(folder, "config.json"));
+        var json = JsonConfig.Open(System.IO.Path.Combine(folder, KimiAudioLayout.Config));
         var act = json.StringOr("activation_function", "gelu");
         if (act != "gelu")
             throw new InvalidDataException($"{json.Path}: activation_function '{act}' is not supported (the reference uses exact GELU)");

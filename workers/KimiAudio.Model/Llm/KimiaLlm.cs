@@ -88,7 +88,7 @@ public sealed class KimiaLlm : nn.Module
     /// <summary>Loads <paramref name="folder"/> (config.json + model.safetensors.index.json, or model.safetensors) strictly.</summary>
     public static KimiaLlm Load(string folder, Device device, ScalarType dtype)
     {
-        var config = KimiAudioConfig.Load(Path.Combine(folder, "config.json"));
+        var config = KimiAudioConfig.Load(Path.Combine(folder, KimiAudioLayout.Config));
         using var source = CheckpointFiles.Open(folder);
         var llm = new KimiaLlm(config, device, dtype);
         try

@@ -45,7 +45,7 @@ public sealed partial class KimiTextTokenizer
     /// <summary>Loads <c>tiktoken.model</c> from <paramref name="folder"/> and checks <c>tokenizer_config.json</c> against the derived special ids when present.</summary>
     public static KimiTextTokenizer Load(string folder)
     {
-        var path = Path.Combine(folder, "tiktoken.model");
+        var path = Path.Combine(folder, KimiAudioLayout.Tiktoken);
         if (!File.Exists(path)) throw new CheckpointException($"text tokenizer file not found: {path}");
         var lines = File.ReadAllLines(path).Where(l => l.Length > 0).ToArray();
         var bytes = new byte[lines.Length][];
@@ -70,7 +70,7 @@ public sealed partial class KimiTextTokenizer
 
     private static void CheckTokenizerConfig(string folder, KimiSpecialTokens special)
     {
-        var path = Path.Combine(folder, "tokenizer_config.json");
+        var path = Path.Combine(folder, KimiAudioLayout.TokenizerConfig);
         if (!File.Exists(path)) return;
         using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
         if (!doc.RootElement.TryGetProperty("added_tokens_decoder", out var added)) return;

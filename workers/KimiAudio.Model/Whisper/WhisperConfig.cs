@@ -22,7 +22,7 @@ public sealed record WhisperConfig(int DModel, int EncoderLayers, int EncoderAtt
     /// <summary>Reads <c>config.json</c> of a Whisper model folder.</summary>
     public static WhisperConfig Load(string folder)
     {
-        var json = JsonConfig.Open(System.IO.Path.Combine(folder, "config.json"));
+        var json = JsonConfig.Open(System.IO.Path.Combine(folder, KimiAudioLayout.Config));
         var act = json.StringOr("activation_function", "gelu");
         if (act != "gelu")
             throw new InvalidDataException($"{json.Path}: activation_function '{act}' is not supported (the reference uses exact GELU)");

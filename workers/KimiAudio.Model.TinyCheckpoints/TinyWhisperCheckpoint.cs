@@ -1,8 +1,9 @@
 using KimiAudio.Model.Checkpoints;
 using KimiAudio.Model.FrontEnd;
+using KimiAudio.Model.Whisper;
 using static TorchSharp.torch;
 
-namespace KimiAudio.Model.Whisper;
+namespace KimiAudio.Model.TinyCheckpoints;
 
 /// <summary>
 /// Writes a tiny random <c>whisper-large-v3/</c> folder with the real layout: config.json (HF WhisperConfig fields),
@@ -17,7 +18,7 @@ public static class TinyWhisperCheckpoint
         var config = new WhisperConfig(dModel, layers, heads, ffnDim, numMelBins, maxSourcePositions);
         config.Validate("tiny whisper");
         Directory.CreateDirectory(folder);
-        TinyWeights.WriteJson(Path.Combine(folder, "config.json"), new Dictionary<string, object>
+        TinyWeights.WriteJson(Path.Combine(folder, KimiAudioLayout.Config), new Dictionary<string, object>
         {
             ["_name_or_path"] = "whisper-large-v3",
             ["activation_dropout"] = 0.0,
@@ -42,7 +43,7 @@ public static class TinyWhisperCheckpoint
             ["torch_dtype"] = "float32",
             ["vocab_size"] = 128,
         });
-        TinyWeights.WriteJson(Path.Combine(folder, "preprocessor_config.json"), TinyWeights.PreprocessorConfig(numMelBins));
+        TinyWeights.WriteJson(Path.Combine(folder, KimiAudioLayout.PreprocessorConfig), TinyWeights.PreprocessorConfig(numMelBins));
 
         using var encoder = new WhisperEncoder(config);
         TinyWeights.Fill(encoder, seed);
@@ -52,6 +53,6 @@ public static class TinyWhisperCheckpoint
         tensors["decoder.embed_positions.weight"] = randn([448, dModel], generator: g);
         tensors["decoder.layer_norm.weight"] = ones(dModel);
         tensors["decoder.layer_norm.bias"] = zeros(dModel);
-        SafetensorsWriter.Write(Path.Combine(folder, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        SafetensorsWriter.Write(Path.Combine(folder, KimiAudioLayout.Safetensors), tensors, new Dictionary<string, string> { ["format"] = "pt" });
     }
 }

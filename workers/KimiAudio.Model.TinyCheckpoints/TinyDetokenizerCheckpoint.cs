@@ -1,11 +1,12 @@
 using System.Globalization;
 using System.Text.Json;
 using KimiAudio.Model.Checkpoints;
+using KimiAudio.Model.Detokenizer;
 using KimiAudio.Model.Detokenizer.FlowMatching;
 using KimiAudio.Model.Detokenizer.Vocoder;
 using static TorchSharp.torch;
 
-namespace KimiAudio.Model.Detokenizer;
+namespace KimiAudio.Model.TinyCheckpoints;
 
 /// <summary>Sizes of a random detokenizer + vocoder pair (defaults: the tiny layout of the detok-tiny-a fixture).</summary>
 public sealed record TinyDetokenizerSpec
@@ -51,19 +52,16 @@ public sealed record TinyDetokenizerSpec
 /// </summary>
 public static class TinyDetokenizerCheckpoint
 {
-    public const string DetokenizerFolder = "audio_detokenizer";
-    public const string VocoderFolder = "vocoder";
-
     public static void Write(string folder, long seed, TinyDetokenizerSpec? spec = null)
     {
         spec ??= new TinyDetokenizerSpec();
-        var detokDir = Directory.CreateDirectory(System.IO.Path.Combine(folder, DetokenizerFolder)).FullName;
-        var vocDir = Directory.CreateDirectory(System.IO.Path.Combine(folder, VocoderFolder)).FullName;
+        var detokDir = Directory.CreateDirectory(System.IO.Path.Combine(folder, KimiAudioLayout.DetokenizerFolder)).FullName;
+        var vocDir = Directory.CreateDirectory(System.IO.Path.Combine(folder, KimiAudioLayout.VocoderFolder)).FullName;
         using var gen = new Generator((ulong)seed, CPU);
         using var scope = NewDisposeScope();
 
-        File.WriteAllText(System.IO.Path.Combine(detokDir, "config.yaml"), Yaml(spec));
-        var ditConfig = DiTConfig.Load(System.IO.Path.Combine(detokDir, "config.yaml"));
+        File.WriteAllText(System.IO.Path.Combine(detokDir, KimiAudioLayout.DetokenizerConfig), Yaml(spec));
+        var ditConfig = DiTConfig.Load(System.IO.Path.Combine(detokDir, KimiAudioLayout.DetokenizerConfig));
         using (var dit = new DiTPrefix(ditConfig))
         {
             var stateDict = new PyDict { IsOrdered = true };
@@ -101,11 +99,11 @@ public static class TinyDetokenizerCheckpoint
             root.Set("state_dict", stateDict);
             root.Set("optimizer_states", new List<object?> { optimizer });
             root.Set("lr_schedulers", new List<object?> { scheduler });
-            TorchZipWriter.Write(System.IO.Path.Combine(detokDir, "model.pt"), root, "model");
+            TorchZipWriter.Write(System.IO.Path.Combine(detokDir, KimiAudioLayout.TorchCheckpoint), root, "model");
         }
 
-        File.WriteAllText(System.IO.Path.Combine(vocDir, "config.json"), VocoderJson(spec));
-        var vocConfig = VocoderConfig.Load(System.IO.Path.Combine(vocDir, "config.json"));
+        File.WriteAllText(System.IO.Path.Combine(vocDir, KimiAudioLayout.Config), VocoderJson(spec));
+        var vocConfig = VocoderConfig.Load(System.IO.Path.Combine(vocDir, KimiAudioLayout.Config));
         using (var voc = new BigVGanGenerator(vocConfig))
         {
             var generator = new PyDict { IsOrdered = true };
@@ -129,7 +127,7 @@ public static class TinyDetokenizerCheckpoint
             }
             var root = new PyDict();
             root.Set("generator", generator);
-            TorchZipWriter.Write(System.IO.Path.Combine(vocDir, "model.pt"), root, "model");
+            TorchZipWriter.Write(System.IO.Path.Combine(vocDir, KimiAudioLayout.TorchCheckpoint), root, "model");
         }
     }
 

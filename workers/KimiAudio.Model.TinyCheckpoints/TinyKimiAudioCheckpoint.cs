@@ -3,7 +3,7 @@ using KimiAudio.Model.GlmTokenizer;
 using KimiAudio.Model.Llm;
 using KimiAudio.Model.Whisper;
 
-namespace KimiAudio.Model;
+namespace KimiAudio.Model.TinyCheckpoints;
 
 /// <summary>
 /// Writes a complete random Kimi-Audio folder with the layout of the official snapshot: the LLM (config, tokenizer
@@ -14,17 +14,14 @@ namespace KimiAudio.Model;
 /// </summary>
 public static class TinyKimiAudioCheckpoint
 {
-    public const string WhisperSubfolder = "whisper-large-v3";
-    public const string GlmTokenizerSubfolder = "glm-4-voice-tokenizer";
-
     /// <summary>Writes the folder and returns the LLM config written.</summary>
     public static KimiAudioConfig Write(string folder, int seed, TinyLlmSizes? llm = null, int whisperWidth = 64, int codebook = 64)
     {
         llm ??= new TinyLlmSizes();
         llm = llm with { AdaptorInputDim = 4 * whisperWidth, Codebook = codebook };
         var config = TinyLlmCheckpoint.Write(folder, seed, llm);
-        TinyWhisperCheckpoint.Write(Path.Combine(folder, WhisperSubfolder), seed + 1, dModel: whisperWidth);
-        TinyGlmTokenizerCheckpoint.Write(Path.Combine(folder, GlmTokenizerSubfolder), seed + 2, codebookSize: codebook);
+        TinyWhisperCheckpoint.Write(Path.Combine(folder, KimiAudioLayout.WhisperFolder), seed + 1, dModel: whisperWidth);
+        TinyGlmTokenizerCheckpoint.Write(Path.Combine(folder, KimiAudioLayout.GlmTokenizerFolder), seed + 2, codebookSize: codebook);
         TinyDetokenizerCheckpoint.Write(folder, seed + 3, new TinyDetokenizerSpec { SemanticVocabSize = codebook });
         return config;
     }

@@ -1,9 +1,10 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using KimiAudio.Model.Checkpoints;
 using System.Text;
 using static TorchSharp.torch;
 
-namespace KimiAudio.Model.Checkpoints;
+namespace KimiAudio.Model.TinyCheckpoints;
 
 /// <summary>
 /// Writes a <c>torch.save</c>-style zip checkpoint: a protocol-2 pickle (<c>archive/data.pkl</c>) whose tensors are

@@ -1,8 +1,9 @@
 using KimiAudio.Model.Checkpoints;
 using KimiAudio.Model.FrontEnd;
+using KimiAudio.Model.GlmTokenizer;
 using static TorchSharp.torch;
 
-namespace KimiAudio.Model.GlmTokenizer;
+namespace KimiAudio.Model.TinyCheckpoints;
 
 /// <summary>
 /// Writes a tiny random <c>glm-4-voice-tokenizer/</c> folder with the real layout: config.json (WhisperVQConfig fields),
@@ -26,7 +27,7 @@ public static class TinyGlmTokenizerCheckpoint
         };
         config.Validate("tiny GLM tokenizer");
         Directory.CreateDirectory(folder);
-        TinyWeights.WriteJson(Path.Combine(folder, "config.json"), new Dictionary<string, object>
+        TinyWeights.WriteJson(Path.Combine(folder, KimiAudioLayout.Config), new Dictionary<string, object>
         {
             ["_name_or_path"] = "glm-4-voice-tokenizer",
             ["activation_function"] = "gelu",
@@ -50,7 +51,7 @@ public static class TinyGlmTokenizerCheckpoint
             ["quantize_vocab_size"] = codebookSize,
             ["torch_dtype"] = "float32",
         });
-        TinyWeights.WriteJson(Path.Combine(folder, "preprocessor_config.json"), TinyWeights.PreprocessorConfig(numMelBins));
+        TinyWeights.WriteJson(Path.Combine(folder, KimiAudioLayout.PreprocessorConfig), TinyWeights.PreprocessorConfig(numMelBins));
 
         using var encoder = new WhisperVQEncoder(config);
         TinyWeights.Fill(encoder, seed);
@@ -60,7 +61,7 @@ public static class TinyGlmTokenizerCheckpoint
         tensors["embed_positions2.weight"] = tensors["embed_positions.weight"].narrow(0, 0, pooledPositions).clone();
         tensors["ema_count"] = ones(codebookSize);
         tensors["ema_weight"] = tensors["codebook.weight"].clone();
-        SafetensorsWriter.Write(Path.Combine(folder, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        SafetensorsWriter.Write(Path.Combine(folder, KimiAudioLayout.Safetensors), tensors, new Dictionary<string, string> { ["format"] = "pt" });
     }
 
     /// <summary>codebook = mean + 0.5·std·N(0, 1) of the quantizer-input states of a 4 s chirp with noise.</summary>

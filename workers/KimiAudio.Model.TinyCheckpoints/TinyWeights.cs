@@ -1,7 +1,8 @@
+using KimiAudio.Model.FrontEnd;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace KimiAudio.Model.FrontEnd;
+namespace KimiAudio.Model.TinyCheckpoints;
 
 /// <summary>
 /// Seeded random weights for tiny test checkpoints: linear/conv weights N(0, 1/fan_in) so every block visibly changes the

@@ -2,10 +2,11 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using KimiAudio.Model.Checkpoints;
+using KimiAudio.Model.Llm;
 using KimiAudio.Model.Text;
 using static TorchSharp.torch;
 
-namespace KimiAudio.Model.Llm;
+namespace KimiAudio.Model.TinyCheckpoints;
 
 /// <summary>Sizes of a generated random LLM checkpoint. The defaults give a tiny model that runs in milliseconds on CPU.</summary>
 public sealed record TinyLlmSizes
@@ -58,7 +59,7 @@ public static class TinyLlmCheckpoint
         sizes ??= new TinyLlmSizes();
         Directory.CreateDirectory(folder);
         var ranks = BuildRanks(sizes.Merges);
-        File.WriteAllLines(Path.Combine(folder, "tiktoken.model"), ranks.Select((b, i) => $"{Convert.ToBase64String(b)} {i}"));
+        File.WriteAllLines(Path.Combine(folder, KimiAudioLayout.Tiktoken), ranks.Select((b, i) => $"{Convert.ToBase64String(b)} {i}"));
         var special = new KimiSpecialTokens(ranks.Count);
         int offset = special.End;
         var config = new KimiAudioConfig
@@ -89,8 +90,8 @@ public static class TinyLlmCheckpoint
             TorchDType = sizes.StoreBf16 ? "bfloat16" : "float32",
         };
         config.Validate("TinyLlmCheckpoint");
-        WriteJson(Path.Combine(folder, "config.json"), config.ToJson());
-        WriteJson(Path.Combine(folder, "generation_config.json"), new JsonObject
+        WriteJson(Path.Combine(folder, KimiAudioLayout.Config), config.ToJson());
+        WriteJson(Path.Combine(folder, KimiAudioLayout.GenerationConfig), new JsonObject
         {
             ["_from_model_config"] = true, ["bos_token_id"] = special.Bos, ["eos_token_id"] = special.Eos, ["transformers_version"] = "4.44.1",
         });
@@ -142,7 +143,7 @@ public static class TinyLlmCheckpoint
                 total += t.NumberOfElements * t.ElementSize;
             }
         }
-        WriteJson(Path.Combine(folder, "model.safetensors.index.json"), new JsonObject
+        WriteJson(Path.Combine(folder, KimiAudioLayout.SafetensorsIndex), new JsonObject
         {
             ["metadata"] = new JsonObject { ["total_size"] = total },
             ["weight_map"] = weightMap,
@@ -162,7 +163,7 @@ public static class TinyLlmCheckpoint
         var additional = new JsonArray(KimiSpecialTokens.Names.Skip(2).Take(32).Select(n => (JsonNode)JsonValue.Create(n)!).ToArray());
         var pad = KimiSpecialTokens.Names[^1];
         var unk = KimiSpecialTokens.Names[^2];
-        WriteJson(Path.Combine(folder, "tokenizer_config.json"), new JsonObject
+        WriteJson(Path.Combine(folder, KimiAudioLayout.TokenizerConfig), new JsonObject
         {
             ["added_tokens_decoder"] = added,
             ["additional_special_tokens"] = additional,
@@ -175,7 +176,7 @@ public static class TinyLlmCheckpoint
             ["tokenizer_class"] = "TikTokenTokenizer",
             ["unk_token"] = unk,
         });
-        WriteJson(Path.Combine(folder, "special_tokens_map.json"), new JsonObject
+        WriteJson(Path.Combine(folder, KimiAudioLayout.SpecialTokensMap), new JsonObject
         {
             ["additional_special_tokens"] = additional.DeepClone(),
             ["bos_token"] = "[BOS]",

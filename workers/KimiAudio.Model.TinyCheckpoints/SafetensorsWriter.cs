@@ -1,8 +1,9 @@
+using KimiAudio.Model.Checkpoints;
 using System.Text;
 using System.Text.Json;
 using static TorchSharp.torch;
 
-namespace KimiAudio.Model.Checkpoints;
+namespace KimiAudio.Model.TinyCheckpoints;
 
 /// <summary>Writes tensors as a safetensors file (sorted keys, header padded with spaces to 8 bytes).</summary>
 public static class SafetensorsWriter
