@@ -21,10 +21,9 @@ public sealed class JobProcessor(
         var (attempt, whyNot) = await lease.TryTakeAsync(message.JobId, ct);
         if (attempt is not { } n) return new JobOutcome(message, JobOutcomeKind.Skipped, whyNot);
 
-        var job = ClaimedJob.Start(message, n, traceParent, telemetry);
-        using var scope = logger.BeginScope(job.LogScope);
         var outer = Activity.Current;
-        Activity.Current = job.Span ?? outer;
+        var job = ClaimedJob.Start(message, n, traceParent, telemetry); // its span becomes the current one: the steps' spans nest under it
+        using var scope = logger.BeginScope(job.LogScope);
         var stage = "other";
         try
         {
