@@ -59,6 +59,11 @@ public static class PipelineLevel
                 ["Engine:ModelPath"] = modelFolder,
                 ["Engine:DType"] = dtype,
                 ["Engine:MaxBatchSize"] = slots.ToString(CultureInfo.InvariantCulture),
+                // the worker's defaults, spelled out: 2 x slots jobs held (their downloads and decodes run ahead of the
+                // model), 2 x slots segments handed to the scheduler (a freed slot is taken at the next step)
+                ["Worker:MaxJobsInFlight"] = (2 * slots).ToString(CultureInfo.InvariantCulture),
+                ["Worker:MaxInFlightSegments"] = (2 * slots).ToString(CultureInfo.InvariantCulture),
+                ["Worker:PrefetchAudioSeconds"] = "1800",
                 ["Worker:HttpPort"] = "0",
                 ["Sweeper:IntervalSeconds"] = "1",
                 ["Logging:LogLevel:Default"] = "Warning",

@@ -41,12 +41,12 @@ public sealed class RulesTests
     [Fact]
     public void Decode_errors_missing_objects_and_model_rejections_are_permanent_other_faults_are_not()
     {
-        Assert.True(JobProcessor.IsPermanent(new AudioDecodeException("bad header")));
-        Assert.True(JobProcessor.IsPermanent(new ObjectNotFoundException("b", "k")));
-        Assert.True(JobProcessor.IsPermanent(new EngineRejectedException(Guid.NewGuid(), "unknown task")));
-        Assert.True(JobProcessor.IsPermanent(new PermanentJobException("empty")));
-        Assert.False(JobProcessor.IsPermanent(new IOException("connection reset")));
-        Assert.False(JobProcessor.IsPermanent(new InvalidOperationException("engine crashed")));
+        Assert.True(FaultPolicy.IsPermanent(new AudioDecodeException("bad header")));
+        Assert.True(FaultPolicy.IsPermanent(new ObjectNotFoundException("b", "k")));
+        Assert.True(FaultPolicy.IsPermanent(new EngineRejectedException(Guid.NewGuid(), "unknown task")));
+        Assert.True(FaultPolicy.IsPermanent(new PermanentJobException("empty")));
+        Assert.False(FaultPolicy.IsPermanent(new IOException("connection reset")));
+        Assert.False(FaultPolicy.IsPermanent(new InvalidOperationException("engine crashed")));
     }
 
     [Fact]

@@ -5,14 +5,28 @@ namespace KimiAudio.Worker.TestHost;
 
 /// <summary>
 /// A deterministic stand-in for the model: the text is a function of task and segment length, and audio output is
-/// one token per started second of input, each token 1920 samples of 24 kHz tone. Pipeline tests and the benchmark only.
+/// one token per started second of input, each token 1920 samples of 24 kHz tone. Like the real engine it takes
+/// requests one by one from any number of callers and runs at most <see cref="MaxBatchSize"/> of them at once (its
+/// slots); a request takes <see cref="DeterministicEngineOptions.DelayMs"/> of wall time in its slot. Tests and the
+/// benchmark only.
 /// </summary>
-public sealed class DeterministicEngine(IOptions<DeterministicEngineOptions> options) : IInferenceEngine
+public sealed class DeterministicEngine : IInferenceEngine, IDisposable
 {
     public const string Kind = "deterministic";
     public const int SamplesPerAudioToken = 1920;
     private static readonly Lock LogLock = new();
-    private readonly DeterministicEngineOptions o = options.Value;
+    private readonly DeterministicEngineOptions o;
+    private readonly SemaphoreSlim slots;
+    private int active;
+    private int peakActive;
+    private readonly Lock peakLock = new();
+
+    public DeterministicEngine(IOptions<DeterministicEngineOptions> options)
+    {
+        o = options.Value;
+        if (o.MaxBatchSize < 1) throw new ArgumentException($"TestEngine:MaxBatchSize must be >= 1, not {o.MaxBatchSize}");
+        slots = new SemaphoreSlim(o.MaxBatchSize, o.MaxBatchSize);
+    }
 
     public string ModelId => "test/deterministic-v1";
 
@@ -23,20 +37,38 @@ public sealed class DeterministicEngine(IOptions<DeterministicEngineOptions> opt
 
     public static int AudioTokenCount(int sampleCount) => 1 + sampleCount / 16000;
 
-    public async Task<IReadOnlyList<EngineResult>> RunAsync(IReadOnlyList<EngineRequest> requests, CancellationToken ct)
+    /// <summary>Most requests that were in a slot at the same time so far.</summary>
+    public int PeakActive { get { lock (peakLock) return peakActive; } }
+
+    /// <summary>Called with each request as it takes a slot (before its delay); for tests.</summary>
+    public Action<EngineRequest>? OnStart { get; set; }
+
+    public async Task<EngineResult> RunAsync(EngineRequest r, CancellationToken ct)
     {
-        if (requests.Count > MaxBatchSize) throw new ArgumentException($"{requests.Count} requests, over MaxBatchSize {MaxBatchSize}");
-        foreach (var r in requests)
+        if (o.RejectTask is not null && r.Task == o.RejectTask) throw new EngineRejectedException(r.JobId, $"task '{r.Task}' is not supported");
+        if (o.FailPrompt is not null && r.Prompt == o.FailPrompt) throw new InvalidOperationException("simulated transient engine failure");
+        await slots.WaitAsync(ct);
+        try
         {
-            if (o.RejectTask is not null && r.Task == o.RejectTask) throw new EngineRejectedException(r.JobId, $"task '{r.Task}' is not supported");
-            if (o.FailPrompt is not null && r.Prompt == o.FailPrompt) throw new InvalidOperationException("simulated transient engine failure");
+            var now = Interlocked.Increment(ref active);
+            lock (peakLock) peakActive = Math.Max(peakActive, now);
+            OnStart?.Invoke(r);
+            // a hung model call holds its slot, as a hung forward pass would hold the model
+            if (o.HangPrompt is not null && r.Prompt == o.HangPrompt) await Task.Delay(Timeout.Infinite, ct);
+            var delay = o.DelayMs + (o.SlowPrompt is not null && r.Prompt == o.SlowPrompt ? o.SlowDelayMs : 0);
+            if (delay > 0) await Task.Delay(delay, ct);
         }
-        if (requests.Any(r => o.HangPrompt is not null && r.Prompt == o.HangPrompt)) await Task.Delay(Timeout.Infinite, ct);
-        if (o.DelayMs > 0) await Task.Delay(o.DelayMs, ct);
+        finally
+        {
+            Interlocked.Decrement(ref active);
+            slots.Release();
+        }
         if (o.CallLog is not null)
-            lock (LogLock) File.AppendAllLines(o.CallLog, requests.Select(r => $"{r.JobId} {r.SegmentIndex}"));
-        return requests.Select(Answer).ToList();
+            lock (LogLock) File.AppendAllLines(o.CallLog, [$"{r.JobId} {r.SegmentIndex}"]);
+        return Answer(r);
     }
+
+    public void Dispose() => slots.Dispose();
 
     private static EngineResult Answer(EngineRequest r)
     {

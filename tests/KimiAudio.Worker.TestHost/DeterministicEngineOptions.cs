@@ -5,9 +5,13 @@ public sealed class DeterministicEngineOptions
 {
     public const string SectionName = "TestEngine";
 
+    /// <summary>Requests run at once (the engine's slots); more wait for a free slot.</summary>
     public int MaxBatchSize { get; set; } = 4;
-    /// <summary>Wall time of one RunAsync call (0: a zero-cost engine).</summary>
+    /// <summary>Wall time one request spends in its slot (0: a zero-cost engine).</summary>
     public int DelayMs { get; set; }
+    /// <summary>A request whose prompt equals this spends <see cref="SlowDelayMs"/> more in its slot (a long generation).</summary>
+    public string? SlowPrompt { get; set; }
+    public int SlowDelayMs { get; set; }
     /// <summary>A request whose prompt equals this never returns (a hung model call).</summary>
     public string? HangPrompt { get; set; }
     /// <summary>A request whose prompt equals this throws a transient-looking error every time.</summary>

@@ -10,6 +10,7 @@ using KimiAudio.Worker.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Polly.Telemetry;
@@ -37,24 +38,49 @@ public static class WorkerHost
     public static IServiceCollection AddWorker(
         this IServiceCollection services, IReadOnlyDictionary<string, Func<IServiceProvider, IInferenceEngine>>? extraEngineKinds = null)
     {
-        services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        // order matters: the schema check and the engine load run before the bus starts taking messages
+        // order matters: the schema check and the engine load run before the bus starts taking messages, and the
+        // lease heartbeat stops after the bus (hosted services stop in reverse order)
         services.AddPipelineResilience();
         services.AddPipelineDatabase();
         services.AddObjectStore();
         services.AddInferenceEngine(extraEngineKinds);
-        services.AddSingleton<WorkerIdentity>();
-        services.AddSingleton<JobRepository>();
-        services.AddSingleton<JobProcessor>();
+        services.AddSingleton<IJobStore, JobRepository>();
+        services.AddWorkerJobs();
         services.AddWorkerTelemetry();
-        services.AddPipelineMessaging(x => x.AddConsumer<ProcessAudioConsumer, ProcessAudioConsumerDefinition>());
+        services.AddPipelineMessaging(x => x.AddWorkerConsumer());
         return services;
     }
+
+    /// <summary>
+    /// The pieces of a job's life (lease, prepare input, run segments, finish, fault policy) and the limits they share.
+    /// Needs an <see cref="IJobStore"/>, an <see cref="Infrastructure.Storage.IObjectStore"/> and an <see cref="IInferenceEngine"/>.
+    /// </summary>
+    public static IServiceCollection AddWorkerJobs(this IServiceCollection services)
+    {
+        services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddMetrics();
+        services.TryAddSingleton<WorkerTelemetry>();
+        services.AddSingleton<WorkerIdentity>();
+        services.AddSingleton<WorkerLimits>();
+        services.AddSingleton<AudioBudget>();
+        services.AddSingleton<LeaseHeartbeat>();
+        services.AddHostedService(sp => sp.GetRequiredService<LeaseHeartbeat>());
+        services.AddSingleton<JobLease>();
+        services.AddSingleton<InputPreparer>();
+        services.AddSingleton<SegmentRunner>();
+        services.AddSingleton<JobFinisher>();
+        services.AddSingleton<FaultPolicy>();
+        services.AddSingleton<JobProcessor>();
+        return services;
+    }
+
+    /// <summary>The work queue's consumer (one message per job), on whatever transport the bus uses.</summary>
+    public static void AddWorkerConsumer(this IBusRegistrationConfigurator bus) => bus.AddConsumer<ProcessAudioConsumer, ProcessAudioConsumerDefinition>();
 
     /// <summary>Spans and metrics of the jobs, retries of the resilience pipelines, and GPU memory when the engine runs on CUDA.</summary>
     public static IServiceCollection AddWorkerTelemetry(this IServiceCollection services)
     {
-        services.AddSingleton<WorkerTelemetry>();
+        services.TryAddSingleton<WorkerTelemetry>();
         services.AddOptions<TelemetryOptions>().Configure<WorkerTelemetry>((o, telemetry) => o.TelemetryListeners.Add(new ResilienceRetryListener(telemetry)));
         services.AddHostedService<GpuMemorySampler>();
         return services;

@@ -86,7 +86,6 @@ public sealed class TestPipeline : IAsyncDisposable
         ["Orchestrator:MaxAttempts"] = "5",
         ["Worker:LeaseSeconds"] = "10", // tests that need a lease to run out set 3
         ["Worker:RedeliveryBaseDelaySeconds"] = "0.2",
-        ["Worker:BatchTimeLimitMs"] = "50",
         ["Worker:HttpPort"] = "0", // several workers per test: each health/metrics listener on a free port
         ["Engine:Kind"] = DeterministicEngine.Kind,
         ["TestEngine:MaxBatchSize"] = "4",

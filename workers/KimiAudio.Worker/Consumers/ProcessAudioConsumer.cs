@@ -7,24 +7,21 @@ using MassTransit;
 namespace KimiAudio.Worker.Consumers;
 
 /// <summary>
-/// Takes a micro-batch of jobs and hands it to <see cref="JobProcessor"/>. Every job's outcome is recorded in Postgres
-/// by the processor; a job whose transient failures used up its attempts also leaves its message in the error queue.
+/// One message = one job, handed to <see cref="JobProcessor"/>; the message is acknowledged when the job has its outcome
+/// in Postgres. A job whose transient failures used up its attempts also leaves its message in the error queue.
 /// </summary>
-public sealed class ProcessAudioConsumer(JobProcessor processor) : IConsumer<Batch<ProcessAudio>>
+public sealed class ProcessAudioConsumer(JobProcessor processor) : IConsumer<ProcessAudio>
 {
-    public async Task Consume(ConsumeContext<Batch<ProcessAudio>> context)
+    public async Task Consume(ConsumeContext<ProcessAudio> context)
     {
-        var outcomes = await processor.ProcessAsync(context.Message.Select(m => m.Message).ToList(), context.CancellationToken,
-            context.Message.Select(m => TraceParent(m)).ToList());
-        var exhausted = outcomes.Where(o => o.Kind == JobOutcomeKind.AttemptsExhausted).ToList();
-        if (exhausted.Count == 0) return;
+        var outcome = await processor.ProcessAsync(context.Message, TraceParent(context), context.CancellationToken);
+        if (outcome.Kind != JobOutcomeKind.AttemptsExhausted) return;
         var errorQueue = await context.GetSendEndpoint(new Uri($"queue:{ProcessAudioTopology.ErrorQueueName}"));
-        foreach (var outcome in exhausted)
-            await errorQueue.Send(outcome.Message, send =>
-            {
-                send.Headers.Set(MessageHeaders.Reason, "fault");
-                send.Headers.Set(MessageHeaders.FaultMessage, outcome.Error);
-            }, context.CancellationToken);
+        await errorQueue.Send(outcome.Message, send =>
+        {
+            send.Headers.Set(MessageHeaders.Reason, "fault");
+            send.Headers.Set(MessageHeaders.FaultMessage, outcome.Error);
+        }, context.CancellationToken);
     }
 
     /// <summary>The span that published the message (MassTransit carries it in a header), so each job joins its own trace.</summary>

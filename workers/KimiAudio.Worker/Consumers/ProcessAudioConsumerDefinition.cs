@@ -1,27 +1,25 @@
 using KimiAudio.ServiceDefaults;
-using KimiAudio.Worker.Engine;
 using KimiAudio.Worker.Jobs;
 using MassTransit;
-using Microsoft.Extensions.Options;
 
 namespace KimiAudio.Worker.Consumers;
 
 /// <summary>
-/// The work queue endpoint: micro-batches sized to the engine, prefetch exactly what the batches in progress take, and a short immediate retry
-/// for whole-batch faults (e.g. Postgres down for longer than the in-step retries). Per-job faults never reach it:
-/// the processor records them, and delayed redelivery is scheduled in Postgres so it survives a broker restart.
+/// The work queue endpoint: as many messages at once, and prefetched, as the worker holds jobs in flight
+/// (Worker:MaxJobsInFlight): every unacknowledged message is a job this worker is downloading, decoding, running or
+/// landing, never one merely hoarded. A short immediate retry covers whole-job faults (e.g. Postgres down for longer
+/// than the in-step retries). Per-job faults never reach it: the processor records them, and delayed redelivery is
+/// scheduled in Postgres so it survives a broker restart.
 /// </summary>
 public sealed class ProcessAudioConsumerDefinition : ConsumerDefinition<ProcessAudioConsumer>
 {
-    private readonly int batchSize;
-    private readonly WorkerOptions options;
+    private readonly int jobsInFlight;
 
-    public ProcessAudioConsumerDefinition(IOptions<WorkerOptions> workerOptions, IInferenceEngine engine)
+    public ProcessAudioConsumerDefinition(WorkerLimits limits)
     {
-        options = workerOptions.Value;
-        batchSize = options.BatchSize > 0 ? options.BatchSize : Math.Max(1, engine.MaxBatchSize);
+        jobsInFlight = limits.JobsInFlight;
         EndpointName = ProcessAudioTopology.QueueName;
-        ConcurrentMessageLimit = batchSize * options.ConcurrentBatches;
+        ConcurrentMessageLimit = jobsInFlight;
     }
 
     protected override void ConfigureConsumer(
@@ -30,12 +28,7 @@ public sealed class ProcessAudioConsumerDefinition : ConsumerDefinition<ProcessA
         IRegistrationContext context)
     {
         ProcessAudioTopology.ConfigureWorkQueue(endpointConfigurator);
-        // no look-ahead: a worker whose model call hangs must not sit on messages other workers could take
-        endpointConfigurator.PrefetchCount = batchSize * options.ConcurrentBatches;
+        endpointConfigurator.PrefetchCount = jobsInFlight;
         endpointConfigurator.UseMessageRetry(r => r.Exponential(3, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1)));
-        consumerConfigurator.Options<BatchOptions>(b => b
-            .SetMessageLimit(batchSize)
-            .SetTimeLimit(TimeSpan.FromMilliseconds(options.BatchTimeLimitMs))
-            .SetConcurrencyLimit(options.ConcurrentBatches));
     }
 }

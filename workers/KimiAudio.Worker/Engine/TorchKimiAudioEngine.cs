@@ -6,13 +6,14 @@ namespace KimiAudio.Worker.Engine;
 
 /// <summary>
 /// The worker's default engine: the TorchSharp Kimi-Audio model (workers/KimiAudio.Model) behind
-/// <see cref="IInferenceEngine"/>. Translates the worker's requests into the model's own request type and back; one
-/// call runs all requests as one batched prefill + decode loop (and one batched detokenization for speech).
+/// <see cref="IInferenceEngine"/>. Translates the worker's requests into the model's own request type and back. Every
+/// request of every job goes through ONE <see cref="KimiAudioScheduler"/>: segments of different jobs share its slots,
+/// join at any decode step and leave as soon as they stop (no call waits for another call's batch).
 /// </summary>
 public sealed class TorchKimiAudioEngine : IInferenceEngine, IDisposable
 {
     private readonly KimiAudioModel model;
-    private readonly SemaphoreSlim gate = new(1, 1); // the model runs one batch at a time
+    private readonly KimiAudioScheduler scheduler;
 
     public string ModelId { get; }
     public int MaxBatchSize { get; }
@@ -22,6 +23,8 @@ public sealed class TorchKimiAudioEngine : IInferenceEngine, IDisposable
         this.model = model;
         ModelId = modelId;
         MaxBatchSize = maxBatchSize;
+        // no waiting-queue bound here: the worker bounds what it submits (Worker:MaxInFlightSegments)
+        scheduler = new KimiAudioScheduler(model, new KimiAudioSchedulerOptions { MaxBatchSize = maxBatchSize });
     }
 
     public static TorchKimiAudioEngine Load(EngineOptions options)
@@ -50,20 +53,12 @@ public sealed class TorchKimiAudioEngine : IInferenceEngine, IDisposable
     /// <summary>An empty setting (e.g. an exported but empty environment variable) means "use the default".</summary>
     private static string? Optional(string? path) => string.IsNullOrWhiteSpace(path) ? null : path;
 
-    public async Task<IReadOnlyList<EngineResult>> RunAsync(IReadOnlyList<EngineRequest> requests, CancellationToken ct)
+    public async Task<EngineResult> RunAsync(EngineRequest request, CancellationToken ct)
     {
-        var modelRequests = requests.Select(ToModelRequest).ToList();
-        await gate.WaitAsync(ct);
-        try
-        {
-            // the forward passes are long and synchronous: keep them off the caller's thread
-            var results = await Task.Run(() => model.Generate(modelRequests, ct), ct);
-            return requests.Select((r, i) => FromModelResult(r, results[i])).ToList();
-        }
-        finally
-        {
-            gate.Release();
-        }
+        var modelRequest = ToModelRequest(request);
+        // the scheduler's own thread runs the forward passes; this only waits for the row of this request
+        var result = await scheduler.SubmitAsync(modelRequest, ct);
+        return FromModelResult(request, result);
     }
 
     private KimiAudioRequest ToModelRequest(EngineRequest r)
@@ -108,7 +103,7 @@ public sealed class TorchKimiAudioEngine : IInferenceEngine, IDisposable
 
     public void Dispose()
     {
+        scheduler.Dispose(); // fails what is still in flight, then lets go of the model's thread
         model.Dispose();
-        gate.Dispose();
     }
 }

@@ -7,7 +7,7 @@ using Polly;
 namespace KimiAudio.Worker.Jobs;
 
 /// <summary>The worker's SQL: leases, heartbeats, segment checkpoints and the final result. Every call runs in the "postgres" pipeline.</summary>
-public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedServices(PipelineResilience.Postgres)] ResiliencePipeline pipeline)
+public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedServices(PipelineResilience.Postgres)] ResiliencePipeline pipeline) : IJobStore
 {
     /// <summary>Takes the job if nobody may be working on it: pending/queued, or running with an expired lease. Returns the attempt number.</summary>
     public Task<int?> TryClaimAsync(Guid jobId, string owner, int leaseSeconds, CancellationToken ct)

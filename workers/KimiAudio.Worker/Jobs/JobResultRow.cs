@@ -1,3 +1,5 @@
+using KimiAudio.Contracts;
+
 namespace KimiAudio.Worker.Jobs;
 
 /// <summary>The results row of a job.</summary>
@@ -19,4 +21,26 @@ public sealed record JobResultRow
     public required double AudioSeconds { get; init; }
     public required string ModelId { get; init; }
     public required string TimingsJson { get; init; }
+
+    /// <summary>THE place a job's result row is built: its message, its segments in order, and where its speech went.</summary>
+    public static JobResultRow From(
+        ProcessAudio m, IReadOnlyList<SegmentCheckpoint> segments, string? artifactKey, double audioSeconds, string modelId, string timingsJson) => new()
+    {
+        JobId = m.JobId,
+        BatchId = m.BatchId,
+        Task = m.Task,
+        InputBucket = m.Input.Bucket,
+        InputKey = m.Input.Key,
+        InputETag = m.Input.ETag,
+        InputSize = m.Input.Size,
+        OptionsHash = m.OptionsHash,
+        Text = string.Join(" ", segments.Select(s => s.Text.Trim()).Where(t => t.Length > 0)),
+        TextTokens = segments.SelectMany(s => s.TextTokens).ToArray(),
+        AudioTokens = segments.SelectMany(s => s.AudioTokens).ToArray(),
+        ArtifactBucket = artifactKey is null ? null : m.Input.Bucket,
+        ArtifactKey = artifactKey,
+        AudioSeconds = audioSeconds,
+        ModelId = modelId,
+        TimingsJson = timingsJson,
+    };
 }

@@ -1,68 +1,77 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace KimiAudio.Worker.Jobs;
 
 /// <summary>
-/// Renews the leases of the jobs a micro-batch holds, every third of the lease. A job renews only while it makes
-/// progress: one stalled longer than the stall limit (a hung model call) stops renewing, its lease runs out, and the
-/// orchestrator's sweeper gives it to another worker. The first stall also calls <c>onStall</c>: the worker then stops
-/// itself, because a process whose model call hangs also holds prefetched messages that only a closed channel returns.
+/// Renews the leases of every job this worker holds, in one UPDATE every third of the lease. A job renews while it is
+/// outside the model (downloading, waiting for a slot, writing) and, while it has a segment in the model, only as long
+/// as it makes progress: one stalled in the model longer than <see cref="WorkerOptions.StallSeconds"/> (a hung model
+/// call) stops renewing, its lease runs out, and the orchestrator's sweeper gives it to another worker. The first
+/// stall also stops the worker: a process whose model hangs also holds prefetched messages that only a closed channel
+/// returns (its supervisor starts a fresh one).
 /// </summary>
-public sealed class LeaseHeartbeat : IAsyncDisposable
+public sealed class LeaseHeartbeat(
+    IJobStore store, WorkerIdentity identity, IOptions<WorkerOptions> options, IHostApplicationLifetime lifetime, ILogger<LeaseHeartbeat> logger)
+    : BackgroundService
 {
-    private readonly ConcurrentDictionary<Guid, long> lastProgress = new();
-    private readonly CancellationTokenSource stop = new();
-    private readonly Task loop;
-    private readonly JobRepository repository;
-    private readonly string owner;
-    private readonly int leaseSeconds;
-    private readonly TimeSpan stallLimit;
-    private readonly ILogger logger;
-    private readonly Action onStall;
+    private readonly ConcurrentDictionary<Guid, Entry> jobs = new();
+    private readonly int leaseSeconds = options.Value.LeaseSeconds;
+    private readonly long stallMs = options.Value.StallSeconds * 1000L;
     private int stalled;
 
-    public LeaseHeartbeat(JobRepository repository, string owner, int leaseSeconds, TimeSpan stallLimit, ILogger logger, Action onStall)
-    {
-        this.onStall = onStall;
-        this.repository = repository;
-        this.owner = owner;
-        this.leaseSeconds = leaseSeconds;
-        this.stallLimit = stallLimit;
-        this.logger = logger;
-        loop = Task.Run(RunAsync);
-    }
+    public void Track(Guid jobId) => jobs[jobId] = new Entry();
 
-    public void Track(Guid jobId) => lastProgress[jobId] = Environment.TickCount64;
-
-    /// <summary>The job did something (download, decode, a segment): its lease keeps being renewed.</summary>
+    /// <summary>The job did something (download, decode, a segment): its stall clock starts again.</summary>
     public void Progress(Guid jobId)
     {
-        if (lastProgress.ContainsKey(jobId)) lastProgress[jobId] = Environment.TickCount64;
+        if (jobs.TryGetValue(jobId, out var e)) e.Touch();
     }
 
-    public void Untrack(Guid jobId) => lastProgress.TryRemove(jobId, out _);
+    /// <summary>A segment of the job enters the model: from now on the job must make progress to keep its lease.</summary>
+    public void EnterModel(Guid jobId)
+    {
+        if (jobs.TryGetValue(jobId, out var e)) e.Enter();
+    }
 
-    public Guid[] Tracked => lastProgress.Keys.ToArray();
+    /// <summary>A segment of the job left the model (finished or failed).</summary>
+    public void LeaveModel(Guid jobId)
+    {
+        if (jobs.TryGetValue(jobId, out var e)) e.Leave();
+    }
 
-    private async Task RunAsync()
+    public void Untrack(Guid jobId) => jobs.TryRemove(jobId, out _);
+
+    public Guid[] Tracked => jobs.Keys.ToArray();
+
+    /// <summary>Tracked jobs whose lease is still renewed (not stalled in the model).</summary>
+    public Guid[] Alive()
+    {
+        var now = Environment.TickCount64;
+        return jobs.Where(p => !p.Value.StalledAt(now, stallMs)).Select(p => p.Key).ToArray();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(0.5, leaseSeconds / 3.0)));
         try
         {
-            while (await timer.WaitForNextTickAsync(stop.Token))
+            while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                var now = Environment.TickCount64;
-                var alive = lastProgress.Where(p => now - p.Value < stallLimit.TotalMilliseconds).Select(p => p.Key).ToArray();
-                if (alive.Length < lastProgress.Count && Interlocked.Exchange(ref stalled, 1) == 0)
+                var alive = Alive();
+                var stalledCount = jobs.Count - alive.Length;
+                if (stalledCount > 0 && Interlocked.Exchange(ref stalled, 1) == 0)
                 {
-                    logger.LogCritical("{Count} job(s) made no progress for {Stall}; their leases are left to expire", lastProgress.Count - alive.Length, stallLimit);
-                    onStall();
+                    logger.LogCritical("{Count} job(s) made no progress in the model for {Stall} s; their leases are left to expire and this worker stops "
+                        + "so its messages return to the queue (its supervisor restarts it)", stalledCount, stallMs / 1000);
+                    lifetime.StopApplication();
                 }
                 if (alive.Length == 0) continue;
                 try
                 {
-                    await repository.RenewLeasesAsync(alive, owner, leaseSeconds, stop.Token);
+                    await store.RenewLeasesAsync(alive, identity.Id, leaseSeconds, stoppingToken);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -70,15 +79,42 @@ public sealed class LeaseHeartbeat : IAsyncDisposable
                 }
             }
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
     }
 
-    public async ValueTask DisposeAsync()
+    private sealed class Entry
     {
-        await stop.CancelAsync();
-        await loop;
-        stop.Dispose();
+        private readonly Lock gate = new();
+        private long lastProgress = Environment.TickCount64;
+        private int inModel;
+
+        public void Touch()
+        {
+            lock (gate) lastProgress = Environment.TickCount64;
+        }
+
+        public void Enter()
+        {
+            lock (gate)
+            {
+                if (inModel++ == 0) lastProgress = Environment.TickCount64;
+            }
+        }
+
+        public void Leave()
+        {
+            lock (gate)
+            {
+                inModel = Math.Max(0, inModel - 1);
+                lastProgress = Environment.TickCount64;
+            }
+        }
+
+        public bool StalledAt(long now, long stallMs)
+        {
+            lock (gate) return inModel > 0 && now - lastProgress >= stallMs;
+        }
     }
 }
