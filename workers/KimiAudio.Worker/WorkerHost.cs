@@ -45,6 +45,7 @@ public static class WorkerHost
         services.AddInferenceEngine(extraEngineKinds);
         services.AddSingleton<WorkerIdentity>();
         services.AddSingleton<JobRepository>();
+        services.AddSegmentPlanner();
         services.AddSingleton<JobProcessor>();
         services.AddWorkerTelemetry();
         services.AddPipelineMessaging(x => x.AddConsumer<ProcessAudioConsumer, ProcessAudioConsumerDefinition>());

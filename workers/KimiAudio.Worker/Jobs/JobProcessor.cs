@@ -21,6 +21,7 @@ public sealed class JobProcessor(
     JobRepository repository,
     IObjectStore store,
     IInferenceEngine engine,
+    SegmentPlanner segmentPlanner,
     WorkerIdentity identity,
     IOptions<WorkerOptions> workerOptions,
     IOptions<S3Options> s3Options,
@@ -116,7 +117,7 @@ public sealed class JobProcessor(
             if (!float.IsFinite(s)) throw new PermanentJobException("decoded audio contains NaN or infinite samples");
 
         job.Samples = audio.Samples;
-        job.Plan = SegmentSpan.Plan(audio.Samples.Length, (int)(options.SegmentSeconds * AudioDecoder.ModelSampleRate));
+        job.Plan = segmentPlanner.Plan(audio.Samples, ct);
         foreach (var checkpoint in await repository.GetSegmentsAsync(m.JobId, ct))
         {
             // a checkpoint counts only if it covers exactly the same samples (the segment length may have changed)
