@@ -53,18 +53,23 @@ public sealed class SileroVad : IDisposable
     public static int FrameCount(int sampleCount) => (sampleCount + FrameSamples - 1) / FrameSamples;
 
     /// <summary>The speech probability of each 512-sample frame of 16 kHz mono <paramref name="samples"/>.</summary>
+    /// <remarks>Inputs and outputs are bound to buffers allocated once per call: a frame costs one model run and no garbage.</remarks>
     public float[] SpeechProbabilities(ReadOnlySpan<float> samples, CancellationToken ct = default)
     {
         var probabilities = new float[FrameCount(samples.Length)];
         var input = new float[ContextSamples + FrameSamples];
         var state = new float[StateSize];
+        var nextState = new float[StateSize];
+        var probability = new float[1];
         var sr = new long[] { SampleRate };
         using var inputValue = OrtValue.CreateTensorValueFromMemory(input, [1, input.Length]);
         using var stateValue = OrtValue.CreateTensorValueFromMemory(state, [2, 1, 128]);
         using var srValue = OrtValue.CreateTensorValueFromMemory(sr, []);
+        using var probabilityValue = OrtValue.CreateTensorValueFromMemory(probability, [1, 1]);
+        using var nextStateValue = OrtValue.CreateTensorValueFromMemory(nextState, [2, 1, 128]);
         using var runOptions = new RunOptions();
-        var inputs = new Dictionary<string, OrtValue> { ["input"] = inputValue, ["state"] = stateValue, ["sr"] = srValue };
-        string[] outputs = ["output", "stateN"];
+        string[] inputNames = ["input", "state", "sr"], outputNames = ["output", "stateN"];
+        OrtValue[] inputs = [inputValue, stateValue, srValue], outputs = [probabilityValue, nextStateValue];
         for (var frame = 0; frame < probabilities.Length; frame++)
         {
             if ((frame & 255) == 0) ct.ThrowIfCancellationRequested();
@@ -73,9 +78,9 @@ public sealed class SileroVad : IDisposable
             var chunk = samples.Slice(frame * FrameSamples, Math.Min(FrameSamples, samples.Length - frame * FrameSamples));
             chunk.CopyTo(input.AsSpan(ContextSamples));
             input.AsSpan(ContextSamples + chunk.Length).Clear();
-            using var results = session.Run(runOptions, inputs, outputs);
-            probabilities[frame] = results[0].GetTensorDataAsSpan<float>()[0];
-            results[1].GetTensorDataAsSpan<float>().CopyTo(state);
+            session.Run(runOptions, inputNames, inputs, outputNames, outputs);
+            probabilities[frame] = probability[0];
+            nextState.CopyTo(state, 0);
         }
         return probabilities;
     }

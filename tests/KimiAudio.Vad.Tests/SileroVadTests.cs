@@ -39,6 +39,15 @@ public sealed class SileroVadTests(SileroVadTests.Model fixture, ITestOutputHelp
     }
 
     [Fact]
+    public void A_steady_tone_is_no_speech_and_is_cut_every_30_seconds()
+    {
+        var tone = new float[100 * S];
+        for (var i = 0; i < tone.Length; i++) tone[i] = (float)(0.25 * Math.Sin(2 * Math.PI * 440 * i / S));
+        var pieces = new VadSegmenter(fixture.Vad).Segment(tone);
+        Assert.Equal([0, 30 * S, 60 * S, 90 * S], pieces.Select(p => p.Start));
+    }
+
+    [Fact]
     public void Every_cut_of_two_minutes_of_speech_falls_in_a_pause_between_sentences()
     {
         var corpus = SpokenCorpus.Build(120, [0.4, 0.7, 1.0, 1.5], seed: 3);
