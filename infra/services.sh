@@ -3,6 +3,7 @@
 #
 #   infra/services.sh install                     apt packages (skipped when present; chromium + chromium-driver are for the
 #                                                 results browser test) + s3rver from npm into .run/tools/
+#                                                 + the Silero VAD model (npm pack) into .run/tools/silero-vad/
 #   infra/services.sh start                       FRESH run: stops what runs, wipes .run/data, starts all three
 #   infra/services.sh stop                        stops all three (graceful, then SIGKILL; never hangs)
 #   infra/services.sh status                      one line per service
@@ -29,6 +30,9 @@ S3_PORT="${KIMIA_S3_PORT:-4569}"
 RMQ_BIN=/usr/lib/rabbitmq/bin
 PG_BIN=/usr/lib/postgresql/15/bin
 S3RVER_VERSION=3.7.1
+# Silero VAD v5 (MIT) as ONNX, taken from the npm package that ships it (shared/KimiAudio.Vad/README.md says why)
+VAD_NPM_PACKAGE=@ricky0123/vad-web@0.0.31
+VAD_MODEL_SHA256=2623a2953f6ff3d2c1e61740c6cdb7168133479b267dfef114a4a3cc5bdd788f
 APT_PACKAGES=(rabbitmq-server postgresql ffmpeg espeak-ng sox chromium chromium-driver)
 READY_TIMEOUT_S="${KIMIA_READY_TIMEOUT_S:-180}"
 
@@ -97,7 +101,23 @@ cmd_install() {
     cp "$INFRA/s3rver/package.json" "$INFRA/s3rver/package-lock.json" "$dir/"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci of s3rver failed"
   fi
+  install_vad_model
   log "install done"
+}
+
+# .run/tools/silero-vad/silero_vad_v5.onnx, the model KimiAudio.Vad finds there (or through KIMIA_VAD_MODEL)
+install_vad_model() {
+  local dir="$TOOLS/silero-vad" model="$TOOLS/silero-vad/silero_vad_v5.onnx" tmp
+  if [[ -f "$model" ]] && sha256sum "$model" | grep -q "^$VAD_MODEL_SHA256 "; then
+    log "Silero VAD model already installed in ${model#"$ROOT"/}"; return 0
+  fi
+  log "npm pack $VAD_NPM_PACKAGE for the Silero VAD model"
+  mkdir -p "$dir"; tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack "$VAD_NPM_PACKAGE" --loglevel=error >/dev/null && tar xzf ./*.tgz package/dist/silero_vad_v5.onnx) \
+    || { rm -rf "$tmp"; die "npm pack $VAD_NPM_PACKAGE failed"; }
+  sha256sum "$tmp/package/dist/silero_vad_v5.onnx" | grep -q "^$VAD_MODEL_SHA256 " \
+    || { rm -rf "$tmp"; die "silero_vad_v5.onnx from $VAD_NPM_PACKAGE does not have the expected SHA-256"; }
+  mv "$tmp/package/dist/silero_vad_v5.onnx" "$model"; rm -rf "$tmp"
 }
 
 require_installed() {
@@ -331,6 +351,7 @@ export S3_ACCESS_KEY=S3RVER
 export S3_SECRET_KEY=S3RVER
 export S3_EMULATOR=true
 export KIMIA_SERVICES_SCRIPT=$SCRIPT
+export KIMIA_VAD_MODEL=$TOOLS/silero-vad/silero_vad_v5.onnx
 EOF
 }
 

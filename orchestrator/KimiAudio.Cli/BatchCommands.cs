@@ -4,7 +4,7 @@ using System.Text.Json;
 
 namespace KimiAudio.Cli;
 
-/// <summary>`kimia status|results|export|cancel|retry-failed`: watching batches and reading their results through the API.</summary>
+/// <summary>`kimia status|results|export|subtitles|cancel|retry-failed`: watching batches and reading their results through the API.</summary>
 public static class BatchCommands
 {
     public static readonly string[] BatchStates = ["submitting", "running", "completed", "cancelled"];
@@ -17,6 +17,7 @@ public static class BatchCommands
         yield return Status(Client);
         yield return Results(Client);
         yield return Export(Client);
+        yield return Subtitles(Client);
         yield return OnBatch("cancel", "Cancel a batch: its jobs not yet running will not run (running ones finish); prints how many were cancelled",
             Client, "cancel", "cancelledJobs", "job(s) cancelled");
         yield return OnBatch("retry-failed", "Queue a batch's failed jobs again (only those); prints how many were queued",
@@ -135,29 +136,51 @@ public static class BatchCommands
         };
         command.SetAction((parse, ct) => CliAction.RunAsync(async () =>
         {
-            var target = parse.GetValue(output)!;
-            if (target != "-" && Directory.Exists(target)) throw new UsageException($"--output '{target}' is a folder: name a file, or - for stdout");
             using var api = client(parse);
-            var path = $"/batches/{parse.GetValue(batchId)}/export?format={parse.GetValue(format)}";
-            if (target == "-")
-            {
-                await using var stdout = Console.OpenStandardOutput();
-                await api.DownloadAsync(path, stdout, ct);
-                return;
-            }
-            var partial = target + ".partial";
-            try
-            {
-                await using (var file = File.Create(partial)) await api.DownloadAsync(path, file, ct);
-                File.Move(partial, target, overwrite: true);
-            }
-            finally
-            {
-                File.Delete(partial);
-            }
-            Console.Error.WriteLine($"wrote {new FileInfo(target).Length} bytes to {target}");
+            await DownloadToAsync(api, $"/batches/{parse.GetValue(batchId)}/export?format={parse.GetValue(format)}", parse.GetValue(output)!, ct);
         }));
         return command;
+    }
+
+    private static Command Subtitles(Func<ParseResult, ApiClient> client)
+    {
+        var jobId = new Argument<Guid>("job-id") { Description = "a job id (see `kimia results`)" };
+        var format = new Option<string>("--format") { Description = "srt | vtt (SubRip or WebVTT)", DefaultValueFactory = _ => "srt" };
+        format.AcceptOnlyFromAmong("srt", "vtt");
+        var output = new Option<string>("--output", "-o") { Description = "file to write, or - for stdout", DefaultValueFactory = _ => "-" };
+        var command = new Command("subtitles", "Write a job's result as subtitles, one cue per segment (its start and end in the input, its text)")
+        {
+            jobId, format, output,
+        };
+        command.SetAction((parse, ct) => CliAction.RunAsync(async () =>
+        {
+            using var api = client(parse);
+            await DownloadToAsync(api, $"/jobs/{parse.GetValue(jobId)}/subtitles?format={parse.GetValue(format)}", parse.GetValue(output)!, ct);
+        }));
+        return command;
+    }
+
+    /// <summary>Streams <paramref name="path"/> to stdout (-) or to a file (through FILE.partial, so a broken download leaves no file).</summary>
+    private static async Task DownloadToAsync(ApiClient api, string path, string target, CancellationToken ct)
+    {
+        if (target != "-" && Directory.Exists(target)) throw new UsageException($"--output '{target}' is a folder: name a file, or - for stdout");
+        if (target == "-")
+        {
+            await using var stdout = Console.OpenStandardOutput();
+            await api.DownloadAsync(path, stdout, ct);
+            return;
+        }
+        var partial = target + ".partial";
+        try
+        {
+            await using (var file = File.Create(partial)) await api.DownloadAsync(path, file, ct);
+            File.Move(partial, target, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(partial);
+        }
+        Console.Error.WriteLine($"wrote {new FileInfo(target).Length} bytes to {target}");
     }
 
     private static Command OnBatch(string name, string description, Func<ParseResult, ApiClient> client, string verb, string countField, string done)

@@ -66,6 +66,7 @@ public static class WorkerHost
         services.AddSingleton<LeaseHeartbeat>();
         services.AddHostedService(sp => sp.GetRequiredService<LeaseHeartbeat>());
         services.AddSingleton<JobLease>();
+        services.AddSegmentPlanner();
         services.AddSingleton<InputPreparer>();
         services.AddSingleton<SegmentRunner>();
         services.AddSingleton<JobFinisher>();

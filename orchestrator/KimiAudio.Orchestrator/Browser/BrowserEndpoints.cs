@@ -49,6 +49,7 @@ public static class BrowserEndpoints
         ui.MapGet("/jobs/{jobId:guid}", GetJobAsync);
         ui.MapGet("/jobs/{jobId:guid}/audio/{kind}", GetAudioAsync);
         ui.MapGet("/jobs/{jobId:guid}/waveform/{kind}", GetWaveformAsync);
+        ui.MapGet("/jobs/{jobId:guid}/subtitles", Jobs.ResultEndpoints.GetSubtitlesAsync);
         return app;
     }
 
@@ -90,8 +91,11 @@ public static class BrowserEndpoints
         return new HtmlPage(BrowserPages.Batch(progress, jobs, state, after ?? 0, options.Value.PageSize));
     }
 
-    private static async Task<IResult> GetJobAsync(Guid jobId, BrowserRepository repository, CancellationToken ct)
-        => await repository.GetJobAsync(jobId, ct) is { } job ? new HtmlPage(BrowserPages.Job(job)) : NotFound($"There is no job {jobId}.");
+    /// <param name="t">Play the input audio from this second (a segment link: the player starts there).</param>
+    private static async Task<IResult> GetJobAsync(Guid jobId, double? t, BrowserRepository repository, CancellationToken ct)
+        => await repository.GetJobAsync(jobId, ct) is { } job
+            ? new HtmlPage(BrowserPages.Job(job, t is { } s && double.IsFinite(s) && s >= 0 ? s : null))
+            : NotFound($"There is no job {jobId}.");
 
     /// <summary>
     /// The job's input or generated speech, streamed from S3. Objects up to <see cref="BrowserOptions.RangeBufferMaxBytes"/>

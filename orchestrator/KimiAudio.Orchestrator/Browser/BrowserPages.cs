@@ -24,6 +24,7 @@ public static class BrowserPages
         audio{display:block;width:100%;max-width:800px;margin:.3em 0}img.waveform{display:block;width:100%;max-width:800px;height:100px}
         form.login{display:flex;flex-direction:column;gap:.6em;max-width:420px}input[type=password]{padding:.4em;font:inherit}
         button{font:inherit;padding:.3em .9em;cursor:pointer}.muted{color:#6a7a8a}
+        tr.segment[aria-current]{background:#fff6d6}
         """;
 
     public static string Layout(string title, Html body, bool signedIn = true)
@@ -139,7 +140,8 @@ public static class BrowserPages
         return Layout($"Batch {b.BatchId}", h);
     }
 
-    public static string Job(JobDetail j)
+    /// <param name="playFrom">The second the input player starts at (and plays from): the segment link that was clicked.</param>
+    public static string Job(JobDetail j, double? playFrom = null)
     {
         var h = new Html();
         h.Add($"""
@@ -159,18 +161,50 @@ public static class BrowserPages
         h.Add($"</dl>");
         if (j.Error is not null) h.Add($"""<h2>Error</h2><pre class="error" id="job-error">{j.Error}</pre>""");
         if (j.Text is not null) h.Add($"""<h2>Result text</h2><pre id="result-text">{j.Text}</pre>""");
-        AudioSection(h, j, BrowserEndpoints.InputAudio, "Input audio");
+        AudioSection(h, j, BrowserEndpoints.InputAudio, "Input audio", playFrom);
+        SegmentsSection(h, j, playFrom);
         if (j.ArtifactKey is not null) AudioSection(h, j, BrowserEndpoints.SpeechAudio, "Generated speech (24 kHz)");
         else if (j.OutputType != "text") h.Add($"""<p class="muted">No generated speech{(j.Text is null ? " yet" : "")}.</p>""");
         return Layout(j.InputKey, h);
     }
 
-    private static void AudioSection(Html h, JobDetail j, string kind, string heading)
+    /// <summary>
+    /// The segments with their times; each start is a link that reloads the page with the input player starting there
+    /// (a media fragment #t= on its source, autoplay): the pages run no script, so the seek is the player's own.
+    /// </summary>
+    private static void SegmentsSection(Html h, JobDetail j, double? playFrom)
+    {
+        var segments = j.Segments;
+        if (segments.Count == 0) return;
+        h.Add($"""
+            <h2>Segments</h2>
+            <p class="muted">Click a start time to play the input from there. Subtitles:
+            <a id="subtitles-srt" href="{JobUrl(j.JobId)}/subtitles?format=srt">SRT</a> ·
+            <a id="subtitles-vtt" href="{JobUrl(j.JobId)}/subtitles?format=vtt">WebVTT</a></p>
+            <table id="segments"><thead><tr><th>#</th><th>Start</th><th>End</th><th>Text</th></tr></thead><tbody>
+            """);
+        foreach (var s in segments)
+        {
+            var current = playFrom is { } t && Math.Abs(t - s.Start) < 0.0005;
+            h.Add($"""
+                <tr class="segment" data-start="{s.Start:0.###}" data-end="{s.End:0.###}"{new RawHtml(current ? " aria-current=\"true\"" : "")}>
+                <td class="num">{s.Index + 1}</td>
+                <td><a class="seek" href="{JobUrl(j.JobId)}?t={s.Start:0.###}#audio-input">{Clock(s.Start)}</a></td><td>{Clock(s.End)}</td>
+                <td class="text">{s.Text}</td></tr>
+                """);
+        }
+        h.Add($"</tbody></table>");
+    }
+
+    private static string Clock(double seconds) => string.Create(CultureInfo.InvariantCulture, $"{(int)(seconds / 60)}:{seconds % 60:00.00}");
+
+    private static void AudioSection(Html h, JobDetail j, string kind, string heading, double? playFrom = null)
     {
         var (bucket, key) = j.Audio(kind)!.Value;
+        var start = playFrom is { } t ? new RawHtml(string.Create(CultureInfo.InvariantCulture, $"#t={t:0.###}")) : new RawHtml("");
         h.Add($"""
             <h2>{heading}</h2>
-            <audio id="audio-{kind}" controls preload="metadata" src="{AudioUrl(j.JobId, kind)}"></audio>
+            <audio id="audio-{kind}" controls preload="metadata"{new RawHtml(playFrom is null ? "" : " autoplay")} src="{AudioUrl(j.JobId, kind)}{start}"></audio>
             <img class="waveform" id="waveform-{kind}" src="{WaveformUrl(j.JobId, kind)}" alt="waveform of s3://{bucket}/{key}" width="{Waveform.Width}" height="{Waveform.Height}">
             """);
     }

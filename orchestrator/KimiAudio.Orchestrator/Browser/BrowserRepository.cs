@@ -55,10 +55,10 @@ public sealed class BrowserRepository(NpgsqlDataSource dataSource, [FromKeyedSer
     /// <summary>One job with its batch's options and its result (a skipped job shows the result it reuses); null if unknown.</summary>
     public Task<JobDetail?> GetJobAsync(Guid jobId, CancellationToken ct)
     {
-        const string sql = """
+        const string sql = $"""
             SELECT j.job_id, j.batch_id, j.seq, j.state, j.attempts, j.error, j.input_bucket, j.input_key, j.input_size, j.prompt,
                    j.audio_seconds, j.reused_job_id, j.created_at, j.started_at, j.finished_at, b.task, b.output_type,
-                   r.text, r.artifact_bucket, r.artifact_key, r.model_id
+                   r.text, r.artifact_bucket, r.artifact_key, r.model_id, {Jobs.ResultSegments.Column}
               FROM jobs j
               JOIN batches b ON b.batch_id = j.batch_id
               LEFT JOIN results r ON r.job_id = coalesce(j.reused_job_id, j.job_id)

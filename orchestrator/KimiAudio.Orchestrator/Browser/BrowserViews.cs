@@ -1,4 +1,5 @@
 using KimiAudio.Orchestrator.Batches;
+using KimiAudio.Orchestrator.Jobs;
 
 namespace KimiAudio.Orchestrator.Browser;
 
@@ -36,6 +37,10 @@ public sealed record JobDetail
     public string? ArtifactBucket { get; init; }
     public string? ArtifactKey { get; init; }
     public string? ModelId { get; init; }
+    /// <summary>The result's segments as JSON (<see cref="ResultSegments.Column"/>).</summary>
+    public string? SegmentsJson { get; init; }
+
+    public IReadOnlyList<ResultSegment> Segments => ResultSegments.Parse(SegmentsJson);
 
     /// <summary>The object behind an audio kind of this job ("input" or "speech"), or null when it has none.</summary>
     public (string Bucket, string Key)? Audio(string kind) => kind switch

@@ -6,7 +6,8 @@ namespace KimiAudio.Orchestrator.Export;
 
 /// <summary>
 /// CSV per RFC 4180: a header row, CRLF line ends, a field quoted when it holds a comma, quote, CR or LF (quotes doubled).
-/// Numbers use the invariant culture, times ISO 8601 UTC, timings the JSON text; an absent value is an empty field.
+/// Numbers use the invariant culture, times ISO 8601 UTC, timings and segments (start/end seconds, text) the JSON text; an
+/// absent value is an empty field.
 /// A field that a spreadsheet would run as a formula (it starts with = + - @, tab or CR: a transcript or an S3 key can)
 /// gets a leading apostrophe, as OWASP advises against CSV injection; the exports' numbers are never negative.
 /// </summary>
@@ -26,7 +27,7 @@ public sealed class CsvExportWriter : IExportWriter
             AppendRow(line, [
                 r.JobId.ToString(), r.BatchId.ToString(), Number(r.Seq), r.Input, r.Task, r.State, r.Text, Number(r.TextTokenCount),
                 Number(r.AudioTokenCount), r.AudioSeconds?.ToString("R", CultureInfo.InvariantCulture), r.TimingsJson, Time(r.StartedAt),
-                Time(r.FinishedAt), r.Error, r.Artifact, r.ModelId,
+                Time(r.FinishedAt), r.Error, r.Artifact, r.ModelId, r.SegmentsJson,
             ]);
             if (line.Length >= FlushChars) await DrainAsync(line, output, ct);
         }

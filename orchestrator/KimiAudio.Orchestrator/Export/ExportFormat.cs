@@ -18,7 +18,7 @@ public static class ExportFormat
     public static readonly string[] Columns =
     [
         "job_id", "batch_id", "seq", "input", "task", "state", "text", "text_token_count", "audio_token_count", "audio_seconds",
-        "timings", "started_at", "finished_at", "error", "artifact", "model_id",
+        "timings", "started_at", "finished_at", "error", "artifact", "model_id", "segments",
     ];
 
     public static IExportWriter Create(string name, int parquetRowGroupSize) => name switch

@@ -4,7 +4,10 @@ using KimiAudio.Orchestrator.Jobs;
 
 namespace KimiAudio.Orchestrator.Export;
 
-/// <summary>JSON Lines: one object per row; timings as a JSON object; null where a value is absent.</summary>
+/// <summary>
+/// JSON Lines: one object per row; timings as a JSON object, segments as an array of {index, start, end, text} (seconds);
+/// null where a value is absent.
+/// </summary>
 public sealed class JsonlExportWriter : IExportWriter
 {
     private const int FlushBytes = 64 * 1024;
@@ -36,6 +39,8 @@ public sealed class JsonlExportWriter : IExportWriter
             json.WriteString("error", r.Error);
             json.WriteString("artifact", r.Artifact);
             json.WriteString("model_id", r.ModelId);
+            json.WritePropertyName("segments");
+            if (r.SegmentsJson is { } segments) json.WriteRawValue(segments, skipInputValidation: true); else json.WriteNullValue();
             json.WriteEndObject();
             json.Flush();
             buffer.Write("\n"u8);

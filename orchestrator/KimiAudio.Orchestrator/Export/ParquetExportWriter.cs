@@ -26,9 +26,11 @@ public sealed class ParquetExportWriter(int rowGroupSize) : IExportWriter
     public static readonly DataField<string> Error = new("error");
     public static readonly DataField<string> Artifact = new("artifact");
     public static readonly DataField<string> ModelId = new("model_id");
+    /// <summary>The segments as JSON text: [{index, start, end, text}], times in seconds.</summary>
+    public static readonly DataField<string> Segments = new("segments");
 
     public static readonly ParquetSchema Schema = new(
-        JobId, BatchId, Seq, Input, Task, State, Text, TextTokenCount, AudioTokenCount, AudioSeconds, Timings, StartedAt, FinishedAt, Error, Artifact, ModelId);
+        JobId, BatchId, Seq, Input, Task, State, Text, TextTokenCount, AudioTokenCount, AudioSeconds, Timings, StartedAt, FinishedAt, Error, Artifact, ModelId, Segments);
 
     public string ContentType => "application/vnd.apache.parquet";
     public string Extension => "parquet";
@@ -70,5 +72,6 @@ public sealed class ParquetExportWriter(int rowGroupSize) : IExportWriter
         await rg.WriteAsync(Error, g.Select(r => r.Error).ToArray());
         await rg.WriteAsync(Artifact, g.Select(r => r.Artifact).ToArray());
         await rg.WriteAsync(ModelId, g.Select(r => r.ModelId).ToArray());
+        await rg.WriteAsync(Segments, g.Select(r => r.SegmentsJson).ToArray());
     }
 }

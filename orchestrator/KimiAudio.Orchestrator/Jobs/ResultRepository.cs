@@ -12,12 +12,13 @@ namespace KimiAudio.Orchestrator.Jobs;
 /// </summary>
 public sealed class ResultRepository(NpgsqlDataSource dataSource, [FromKeyedServices(PipelineResilience.Postgres)] ResiliencePipeline pipeline)
 {
-    private const string Columns = """
+    private const string Columns = $"""
         j.job_id, j.batch_id, j.seq, j.input_bucket, j.input_key, b.task, j.state, j.attempts, j.error,
         coalesce(r.audio_seconds, j.audio_seconds) AS audio_seconds, j.started_at, j.finished_at, j.reused_job_id,
         b.created_at AS batch_created_at, r.job_id IS NOT NULL AS has_result, r.text,
         cardinality(r.text_tokens) AS text_token_count, cardinality(r.audio_tokens) AS audio_token_count,
-        r.artifact_bucket, r.artifact_key, r.model_id, r.timings::text AS timings_json, r.created_at AS result_created_at
+        r.artifact_bucket, r.artifact_key, r.model_id, r.timings::text AS timings_json, r.created_at AS result_created_at,
+        {ResultSegments.Column}
         """;
 
     private const string FromWhere = """

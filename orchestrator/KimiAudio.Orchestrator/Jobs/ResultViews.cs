@@ -37,6 +37,8 @@ public sealed record ResultPart
     /// <summary>s3://bucket/key of the generated speech (24 kHz WAV), when the task produced speech.</summary>
     public string? Artifact { get; init; }
     public string ModelId { get; init; } = "";
+    /// <summary>The pieces the input was cut into (at pauses, at most 30 s each), with their times and text, in order.</summary>
+    public IReadOnlyList<ResultSegment> Segments { get; init; } = [];
     public JsonElement Timings { get; init; }
     public DateTime CreatedAt { get; init; }
 }
@@ -68,6 +70,8 @@ public sealed record JobResultRow
     public string? ArtifactKey { get; init; }
     public string? ModelId { get; init; }
     public string? TimingsJson { get; init; }
+    /// <summary>The result's segments as a JSON array (<see cref="ResultSegments.Column"/>), null without a result.</summary>
+    public string? SegmentsJson { get; init; }
     public DateTime? ResultCreatedAt { get; init; }
 
     public string Input => $"s3://{InputBucket}/{InputKey}";
@@ -80,7 +84,7 @@ public sealed record JobResultRow
         Result = !HasResult ? null : new ResultPart
         {
             Text = Text ?? "", TextTokenCount = TextTokenCount ?? 0, AudioTokenCount = AudioTokenCount ?? 0, TextTokens = TextTokens, AudioTokens = AudioTokens,
-            Artifact = Artifact, ModelId = ModelId ?? "", Timings = JsonDocument.Parse(TimingsJson ?? "{}").RootElement.Clone(), CreatedAt = ResultCreatedAt ?? default,
+            Artifact = Artifact, ModelId = ModelId ?? "", Segments = ResultSegments.Parse(SegmentsJson), Timings = JsonDocument.Parse(TimingsJson ?? "{}").RootElement.Clone(), CreatedAt = ResultCreatedAt ?? default,
         },
     };
 }

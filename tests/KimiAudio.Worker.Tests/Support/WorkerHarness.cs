@@ -43,6 +43,7 @@ public sealed class WorkerHarness : IAsyncDisposable
         var all = new Dictionary<string, string?>
         {
             ["Worker:LeaseSeconds"] = "10",
+            ["Segmentation:Mode"] = "Fixed", // the fixed 30 s cut: these tests are about the job's life, not where it is cut
             ["Worker:RedeliveryBaseDelaySeconds"] = "1",
             ["TestEngine:MaxBatchSize"] = "4",
         };

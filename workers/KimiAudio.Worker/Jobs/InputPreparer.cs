@@ -12,7 +12,8 @@ namespace KimiAudio.Worker.Jobs;
 /// (16 kHz mono), rejects what the model cannot take, plans the segments and picks up the checkpoints of an earlier attempt.
 /// </summary>
 public sealed class InputPreparer(
-    IObjectStore objects, IJobStore store, AudioBudget budget, LeaseHeartbeat heartbeat, IOptions<WorkerOptions> workerOptions, ILogger<InputPreparer> logger)
+    IObjectStore objects, IJobStore store, AudioBudget budget, LeaseHeartbeat heartbeat, SegmentPlanner planner,
+    IOptions<WorkerOptions> workerOptions, ILogger<InputPreparer> logger)
 {
     private readonly WorkerOptions options = workerOptions.Value;
 
@@ -28,14 +29,10 @@ public sealed class InputPreparer(
             Validate(audio);
             job.Samples = audio.Samples;
         }
-        job.Plan = PlanSegments(job.Samples);
+        job.Plan = planner.Plan(job.Samples, ct);
         await ResumeAsync(job, ct);
         heartbeat.Progress(m.JobId);
     }
-
-    /// <summary>THE place a job's segment plan is made: consecutive spans of at most Worker:SegmentSeconds.</summary>
-    private IReadOnlyList<SegmentSpan> PlanSegments(float[] samples)
-        => SegmentSpan.Plan(samples.Length, (int)(options.SegmentSeconds * AudioDecoder.ModelSampleRate));
 
     private async Task<DecodedAudio> DownloadAndDecodeAsync(ClaimedJob job, CancellationToken ct)
     {

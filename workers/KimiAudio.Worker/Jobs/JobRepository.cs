@@ -51,13 +51,21 @@ public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedService
         return rows.ToList();
     }
 
-    /// <summary>Checkpoints one finished segment; a second write of the same segment is ignored.</summary>
+    /// <summary>
+    /// Checkpoints one finished segment; a second write of the same span is ignored, and one over other samples (the plan
+    /// changed between attempts: another segmentation mode or length) replaces the stale row, so job_segments always
+    /// holds the spans of the latest plan (the results API reads their times from it).
+    /// </summary>
     public Task SaveSegmentAsync(Guid jobId, SegmentCheckpoint s, CancellationToken ct)
     {
         const string sql = """
             INSERT INTO job_segments (job_id, segment_index, start_sample, end_sample, text, text_tokens, audio_tokens, speech_pcm16, timings)
             VALUES (@jobId, @SegmentIndex, @StartSample, @EndSample, @Text, @TextTokens, @AudioTokens, @SpeechPcm16, CAST(@TimingsJson AS jsonb))
-            ON CONFLICT (job_id, segment_index) DO NOTHING
+            ON CONFLICT (job_id, segment_index) DO UPDATE
+               SET start_sample = EXCLUDED.start_sample, end_sample = EXCLUDED.end_sample, text = EXCLUDED.text,
+                   text_tokens = EXCLUDED.text_tokens, audio_tokens = EXCLUDED.audio_tokens, speech_pcm16 = EXCLUDED.speech_pcm16,
+                   timings = EXCLUDED.timings, created_at = now()
+             WHERE (job_segments.start_sample, job_segments.end_sample) <> (EXCLUDED.start_sample, EXCLUDED.end_sample)
             """;
         return pipeline.RunAsync(dataSource, c => c.ExecuteAsync(new CommandDefinition(sql, new
         {
