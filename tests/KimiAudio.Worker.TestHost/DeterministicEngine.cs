@@ -34,7 +34,10 @@ public sealed class DeterministicEngine(IOptions<DeterministicEngineOptions> opt
         if (requests.Any(r => o.HangPrompt is not null && r.Prompt == o.HangPrompt)) await Task.Delay(Timeout.Infinite, ct);
         if (o.DelayMs > 0) await Task.Delay(o.DelayMs, ct);
         if (o.CallLog is not null)
-            lock (LogLock) File.AppendAllLines(o.CallLog, requests.Select(r => $"{r.JobId} {r.SegmentIndex}"));
+        {
+            var stamp = o.CallLogTimestamps ? " " + DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() : "";
+            lock (LogLock) File.AppendAllLines(o.CallLog, requests.Select(r => $"{r.JobId} {r.SegmentIndex}{stamp}"));
+        }
         return requests.Select(Answer).ToList();
     }
 
