@@ -12,6 +12,13 @@ public sealed class OrchestratorOptions
     [Range(1, 256)] public int ManifestHeadParallelism { get; set; } = 16;
     /// <summary>A job row written but not yet published is published by the sweeper after this long (submitter crashed).</summary>
     [Range(1, 3600)] public int PublishGraceSeconds { get; set; } = 60;
+    /// <summary>
+    /// Lease of a submission in progress, renewed every third of it and with each page: an orchestrator that dies while
+    /// listing leaves the batch 'submitting' for at most this long before a resumer of any replica finishes it.
+    /// </summary>
+    [Range(1, 3600)] public int SubmitLeaseSeconds { get; set; } = 30;
+    /// <summary>How often the submission resumer looks for batches left 'submitting' by a dead orchestrator.</summary>
+    [Range(0.05, 3600)] public double ResumeIntervalSeconds { get; set; } = 5;
     /// <summary>Rows per Parquet row group of an export: the most rows an export holds in memory at once.</summary>
     [Range(1, 1_000_000)] public int ExportRowGroupSize { get; set; } = 10_000;
     /// <summary>

@@ -21,11 +21,13 @@ public static class OrchestratorServices
         services.AddSingleton<BatchRepository>();
         services.AddSingleton<SweepRepository>();
         services.AddSingleton<SourceReader>();
+        services.AddSingleton<OrchestratorInstance>();
         services.AddSingleton<BatchSubmitter>();
         services.AddSingleton<FailedJobRetrier>();
         services.AddSingleton<ResultRepository>();
         services.AddPipelineMessaging(_ => { });
         services.AddHostedService<LeaseSweeper>();
+        services.AddHostedService<SubmissionResumer>();
         services.AddSchedules();
         services.AddPipelineGauges();
         return services;

@@ -64,7 +64,10 @@ public sealed class DeterministicEngine : IInferenceEngine, IDisposable
             slots.Release();
         }
         if (o.CallLog is not null)
-            lock (LogLock) File.AppendAllLines(o.CallLog, [$"{r.JobId} {r.SegmentIndex}"]);
+        {
+            var stamp = o.CallLogTimestamps ? " " + DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() : "";
+            lock (LogLock) File.AppendAllLines(o.CallLog, [$"{r.JobId} {r.SegmentIndex}{stamp}"]);
+        }
         return Answer(r);
     }
 

@@ -20,4 +20,6 @@ public sealed class DeterministicEngineOptions
     public string? RejectTask { get; set; }
     /// <summary>When set, one line "jobId segmentIndex" is appended per request run (shared across processes).</summary>
     public string? CallLog { get; set; }
+    /// <summary>With <see cref="CallLog"/>: each line gets a third field, the Unix time in milliseconds when the request finished.</summary>
+    public bool CallLogTimestamps { get; set; }
 }

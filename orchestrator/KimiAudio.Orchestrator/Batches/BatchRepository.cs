@@ -11,17 +11,23 @@ namespace KimiAudio.Orchestrator.Batches;
 /// <summary>The orchestrator's SQL for batches and their jobs. Every call runs in the "postgres" pipeline.</summary>
 public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServices(PipelineResilience.Postgres)] ResiliencePipeline pipeline)
 {
-    /// <summary>Writes the batch row; <paramref name="maxAttempts"/> is the attempts limit its jobs are held to.</summary>
-    public Task CreateAsync(Guid batchId, ValidatedBatch b, int maxAttempts, CancellationToken ct)
+    /// <summary>
+    /// Writes the batch row, 'submitting' under a submission lease held by <paramref name="owner"/>;
+    /// <paramref name="maxAttempts"/> is the attempts limit its jobs are held to.
+    /// </summary>
+    public Task CreateAsync(Guid batchId, ValidatedBatch b, int maxAttempts, string owner, int leaseSeconds, CancellationToken ct)
     {
         const string sql = """
-            INSERT INTO batches (batch_id, source, source_kind, task, question, output_type, sampling, priority, max_attempts)
-            VALUES (@batchId, @source, @sourceKind, @Task, @Question, @OutputType, CAST(@sampling AS jsonb), @priority, @maxAttempts)
+            INSERT INTO batches (batch_id, source, source_kind, task, question, output_type, sampling, priority, max_attempts,
+                                 submit_owner, submit_lease_expires_at)
+            VALUES (@batchId, @source, @sourceKind, @Task, @Question, @OutputType, CAST(@sampling AS jsonb), @priority, @maxAttempts,
+                    @owner, now() + make_interval(secs => @leaseSeconds))
             """;
         return pipeline.RunAsync(dataSource, c => c.ExecuteAsync(new CommandDefinition(sql, new
         {
             batchId, source = b.Location.ToString(), sourceKind = b.SourceKind, b.Task, b.Question, b.OutputType,
             sampling = JsonSerializer.Serialize(b.Sampling), priority = (short)b.Priority, maxAttempts = (short)maxAttempts,
+            owner, leaseSeconds = (double)leaseSeconds,
         }, cancellationToken: ct)), ct);
     }
 
@@ -51,34 +57,109 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
         return rows.ToDictionary(r => (r.Item1, r.Item2, r.Item3), r => r.Item4);
     }
 
-    /// <summary>Writes a page of job rows with one binary COPY (retried as a whole: the page is not there yet on a retry).</summary>
-    public Task InsertJobsAsync(Guid batchId, IReadOnlyList<JobRow> jobs, CancellationToken ct)
+    /// <summary>
+    /// In ONE transaction: moves the batch's submission checkpoint from <paramref name="expectedSeq"/> to the page's last seq
+    /// and <paramref name="cursor"/> (renewing the lease; only while <paramref name="owner"/> holds it and the batch is
+    /// submitting), then writes the page's job rows with one binary COPY. A retry whose first try committed but lost the
+    /// answer finds its own checkpoint and writes nothing again.
+    /// </summary>
+    public Task<PageCommit> CommitPageAsync(
+        Guid batchId, string owner, int expectedSeq, string cursor, IReadOnlyList<JobRow> jobs, int skipped, int leaseSeconds, CancellationToken ct)
+    {
+        const string advance = """
+            UPDATE batches
+               SET submit_cursor = @cursor, submit_seq = @newSeq, submit_skipped = submit_skipped + @skipped,
+                   submit_lease_expires_at = now() + make_interval(secs => @leaseSeconds)
+             WHERE batch_id = @batchId AND state = 'submitting' AND submit_owner = @owner AND submit_seq = @expectedSeq
+            """;
+        const string inspect = "SELECT state, submit_owner, submit_seq, submit_cursor FROM batches WHERE batch_id = @batchId";
+        var newSeq = expectedSeq + jobs.Count;
+        return pipeline.RunAsync(dataSource, async c =>
+        {
+            await using var tx = await c.BeginTransactionAsync(ct);
+            var args = new { batchId, owner, expectedSeq, newSeq, cursor, skipped, leaseSeconds = (double)leaseSeconds };
+            if (await c.ExecuteAsync(new CommandDefinition(advance, args, tx, cancellationToken: ct)) == 0)
+            {
+                var now = await c.QuerySingleAsync<(string State, string? Owner, int Seq, string? Cursor)>(new CommandDefinition(inspect, new { batchId }, tx, cancellationToken: ct));
+                await tx.RollbackAsync(ct);
+                if (now.Owner == owner && now.Seq == newSeq && now.Cursor == cursor) return PageCommit.Committed; // our lost answer
+                return now.State == "cancelled" ? PageCommit.Cancelled : PageCommit.LeaseLost;
+            }
+            await CopyJobsAsync(c, batchId, jobs, ct);
+            await tx.CommitAsync(ct);
+            return PageCommit.Committed;
+        }, ct);
+    }
+
+    private static async Task CopyJobsAsync(NpgsqlConnection c, Guid batchId, IReadOnlyList<JobRow> jobs, CancellationToken ct)
     {
         const string copy = """
             COPY jobs (job_id, batch_id, seq, state, input_bucket, input_key, input_etag, input_size, prompt, options_hash,
                        redeliver_at, reused_job_id, finished_at) FROM STDIN (FORMAT BINARY)
             """;
+        await using var importer = await c.BeginBinaryImportAsync(copy, ct);
+        foreach (var j in jobs)
+        {
+            await importer.StartRowAsync(ct);
+            await importer.WriteAsync(j.JobId, NpgsqlDbType.Uuid, ct);
+            await importer.WriteAsync(batchId, NpgsqlDbType.Uuid, ct);
+            await importer.WriteAsync(j.Seq, NpgsqlDbType.Integer, ct);
+            await importer.WriteAsync(j.State, NpgsqlDbType.Text, ct);
+            await importer.WriteAsync(j.Item.Bucket, NpgsqlDbType.Text, ct);
+            await importer.WriteAsync(j.Item.Key, NpgsqlDbType.Text, ct);
+            await WriteNullableAsync(importer, j.Item.ETag, NpgsqlDbType.Text, ct);
+            await WriteNullableAsync(importer, j.Item.Size, NpgsqlDbType.Bigint, ct);
+            await WriteNullableAsync(importer, j.Item.Prompt, NpgsqlDbType.Text, ct);
+            await importer.WriteAsync(j.OptionsHash, NpgsqlDbType.Text, ct);
+            await WriteNullableAsync(importer, j.RedeliverAt, NpgsqlDbType.TimestampTz, ct);
+            await WriteNullableAsync(importer, j.ReusedJobId, NpgsqlDbType.Uuid, ct);
+            await WriteNullableAsync(importer, j.State == "skipped" ? DateTime.UtcNow : (DateTime?)null, NpgsqlDbType.TimestampTz, ct);
+        }
+        await importer.CompleteAsync(ct);
+    }
+
+    /// <summary>Extends the submission lease; false when <paramref name="owner"/> no longer holds it (or the batch left 'submitting').</summary>
+    public async Task<bool> RenewSubmitLeaseAsync(Guid batchId, string owner, int leaseSeconds, CancellationToken ct)
+    {
+        const string sql = """
+            UPDATE batches SET submit_lease_expires_at = now() + make_interval(secs => @leaseSeconds)
+             WHERE batch_id = @batchId AND submit_owner = @owner AND submitted_at IS NULL AND state IN ('submitting', 'cancelled')
+            """;
+        return await pipeline.RunAsync(dataSource, c => c.ExecuteAsync(new CommandDefinition(sql, new { batchId, owner, leaseSeconds = (double)leaseSeconds }, cancellationToken: ct)), ct) > 0;
+    }
+
+    /// <summary>A submission that failed here: its lease ends now, so a resumer (of any replica) takes it over at once.</summary>
+    public Task ReleaseSubmitLeaseAsync(Guid batchId, string owner, CancellationToken ct)
+    {
+        const string sql = "UPDATE batches SET submit_lease_expires_at = now() WHERE batch_id = @batchId AND submit_owner = @owner AND submitted_at IS NULL";
+        return pipeline.RunAsync(dataSource, c => c.ExecuteAsync(new CommandDefinition(sql, new { batchId, owner }, cancellationToken: ct)), ct);
+    }
+
+    /// <summary>
+    /// Takes over one submission whose owner is gone (lease expired or never set): still 'submitting', or cancelled before
+    /// its listing finished. SKIP LOCKED plus the lease make one replica resume each batch. Null: none.
+    /// </summary>
+    public Task<StalledSubmission?> ClaimStalledSubmissionAsync(string owner, int leaseSeconds, CancellationToken ct)
+    {
+        const string claim = """
+            UPDATE batches SET submit_owner = @owner, submit_lease_expires_at = now() + make_interval(secs => @leaseSeconds)
+             WHERE batch_id = (SELECT batch_id FROM batches
+                                WHERE (state = 'submitting' OR (state = 'cancelled' AND submitted_at IS NULL))
+                                  AND (submit_lease_expires_at IS NULL OR submit_lease_expires_at < now())
+                                ORDER BY created_at LIMIT 1
+                                  FOR UPDATE SKIP LOCKED)
+            RETURNING batch_id, submit_cursor, submit_seq
+            """;
+        const string read = """
+            SELECT source, source_kind, task, question, output_type, sampling::text AS sampling_json, priority, state
+              FROM batches WHERE batch_id = @batchId
+            """;
         return pipeline.RunAsync(dataSource, async c =>
         {
-            await using var importer = await c.BeginBinaryImportAsync(copy, ct);
-            foreach (var j in jobs)
-            {
-                await importer.StartRowAsync(ct);
-                await importer.WriteAsync(j.JobId, NpgsqlDbType.Uuid, ct);
-                await importer.WriteAsync(batchId, NpgsqlDbType.Uuid, ct);
-                await importer.WriteAsync(j.Seq, NpgsqlDbType.Integer, ct);
-                await importer.WriteAsync(j.State, NpgsqlDbType.Text, ct);
-                await importer.WriteAsync(j.Item.Bucket, NpgsqlDbType.Text, ct);
-                await importer.WriteAsync(j.Item.Key, NpgsqlDbType.Text, ct);
-                await WriteNullableAsync(importer, j.Item.ETag, NpgsqlDbType.Text, ct);
-                await WriteNullableAsync(importer, j.Item.Size, NpgsqlDbType.Bigint, ct);
-                await WriteNullableAsync(importer, j.Item.Prompt, NpgsqlDbType.Text, ct);
-                await importer.WriteAsync(j.OptionsHash, NpgsqlDbType.Text, ct);
-                await WriteNullableAsync(importer, j.RedeliverAt, NpgsqlDbType.TimestampTz, ct);
-                await WriteNullableAsync(importer, j.ReusedJobId, NpgsqlDbType.Uuid, ct);
-                await WriteNullableAsync(importer, j.State == "skipped" ? DateTime.UtcNow : (DateTime?)null, NpgsqlDbType.TimestampTz, ct);
-            }
-            return await importer.CompleteAsync(ct);
+            var claimed = await c.QuerySingleOrDefaultAsync<(Guid BatchId, string? Cursor, int Seq)?>(new CommandDefinition(claim, new { owner, leaseSeconds = (double)leaseSeconds }, cancellationToken: ct));
+            if (claimed is not { } s) return null;
+            var batch = await c.QuerySingleAsync<StoredBatch>(new CommandDefinition(read, new { s.BatchId }, cancellationToken: ct));
+            return new StalledSubmission(s.BatchId, batch.ToValidated(), s.Cursor, s.Seq, batch.State == "cancelled");
         }, ct);
     }
 
@@ -89,14 +170,20 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
         return pipeline.RunAsync(dataSource, c => c.ExecuteAsync(new CommandDefinition(sql, new { jobIds }, cancellationToken: ct)), ct);
     }
 
-    public Task FinishSubmissionAsync(Guid batchId, int total, int skipped, CancellationToken ct)
+    /// <summary>
+    /// The listing is done: the batch gets its totals (from the checkpoint) and its submitted time and runs (a cancelled
+    /// one stays cancelled). Null when <paramref name="owner"/> no longer holds the submission.
+    /// </summary>
+    public Task<(int Total, int Skipped)?> FinishSubmissionAsync(Guid batchId, string owner, CancellationToken ct)
     {
         const string sql = """
-            UPDATE batches SET total_jobs = @total, skipped_jobs = @skipped, submitted_at = now(),
-                               state = CASE WHEN state = 'submitting' THEN 'running' ELSE state END
-             WHERE batch_id = @batchId
+            UPDATE batches SET total_jobs = submit_seq, skipped_jobs = submit_skipped, submitted_at = now(),
+                               state = CASE WHEN state = 'submitting' THEN 'running' ELSE state END,
+                               submit_owner = NULL, submit_lease_expires_at = NULL
+             WHERE batch_id = @batchId AND submit_owner = @owner AND submitted_at IS NULL
+            RETURNING total_jobs, skipped_jobs
             """;
-        return pipeline.RunAsync(dataSource, c => c.ExecuteAsync(new CommandDefinition(sql, new { batchId, total, skipped }, cancellationToken: ct)), ct);
+        return pipeline.RunAsync(dataSource, c => c.QuerySingleOrDefaultAsync<(int, int)?>(new CommandDefinition(sql, new { batchId, owner }, cancellationToken: ct)), ct);
     }
 
     /// <summary>Cancels the batch: jobs not yet running will not run; running ones finish.</summary>
@@ -236,6 +323,12 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
     private static Task WriteNullableAsync<T>(NpgsqlBinaryImporter importer, T? value, NpgsqlDbType type, CancellationToken ct)
         => value is null ? importer.WriteNullAsync(ct) : importer.WriteAsync(value, type, ct);
 }
+
+/// <summary>How a page's checkpoint went: written, the batch was cancelled meanwhile, or another instance holds the submission now.</summary>
+public enum PageCommit { Committed, Cancelled, LeaseLost }
+
+/// <summary>A submission taken over by a resumer: go on reading the source after <paramref name="Cursor"/>, seqs after <paramref name="Seq"/>.</summary>
+public sealed record StalledSubmission(Guid BatchId, ValidatedBatch Batch, string? Cursor, int Seq, bool Cancelled);
 
 /// <summary>A page of failed jobs put back to pending, with the settings of their batch (to build their messages).</summary>
 public sealed record RequeuedPage(ValidatedBatch Batch, IReadOnlyList<JobRow> Jobs, bool Cancelled);

@@ -6,20 +6,25 @@ using Microsoft.Extensions.Options;
 
 namespace KimiAudio.Orchestrator.Batches;
 
-/// <summary>Streams the items of a batch source in constant memory: a listed prefix, or a JSONL/CSV manifest of keys.</summary>
+/// <summary>
+/// Streams the items of a batch source in constant memory: a listed prefix, or a JSONL/CSV manifest of keys. Each item
+/// comes with its <see cref="SourceEntry.Cursor"/>: reading again with that cursor yields exactly the items after it.
+/// </summary>
 public sealed class SourceReader(IObjectStore store, IOptions<S3Options> s3Options, IOptions<OrchestratorOptions> options)
 {
-    public IAsyncEnumerable<SourceItem> ReadAsync(ValidatedBatch batch, CancellationToken ct)
-        => batch.IsManifest ? ReadManifestAsync(batch.Location, ct) : ListPrefixAsync(batch.Location, ct);
+    /// <param name="after">A cursor of an earlier read of the same source (null: from the start).</param>
+    public IAsyncEnumerable<SourceEntry> ReadAsync(ValidatedBatch batch, string? after, CancellationToken ct)
+        => batch.IsManifest ? ReadManifestAsync(batch.Location, ManifestCursor.Parse(after), ct) : ListPrefixAsync(batch.Location, after, ct);
 
-    private async IAsyncEnumerable<SourceItem> ListPrefixAsync(S3Uri location, [EnumeratorCancellation] CancellationToken ct)
+    /// <summary>Prefix cursor: the last listed key (S3 StartAfter). Keys are listed in UTF-8 binary order, so it is a total order.</summary>
+    private async IAsyncEnumerable<SourceEntry> ListPrefixAsync(S3Uri location, string? afterKey, [EnumeratorCancellation] CancellationToken ct)
     {
         var resultsPrefix = s3Options.Value.ResultsPrefix;
-        await foreach (var o in store.ListAsync(location.Bucket, location.Key, ct))
+        await foreach (var o in store.ListAsync(location.Bucket, location.Key, ct, afterKey))
         {
             // folder markers and our own generated speech are not inputs
             if (o.Key.EndsWith('/') || o.Key.StartsWith(resultsPrefix, StringComparison.Ordinal)) continue;
-            yield return new SourceItem(o.Bucket, o.Key, o.ETag, o.Size, null);
+            yield return new SourceEntry(new SourceItem(o.Bucket, o.Key, o.ETag, o.Size, null), o.Key);
         }
     }
 
@@ -29,29 +34,34 @@ public sealed class SourceReader(IObjectStore store, IOptions<S3Options> s3Optio
         await foreach (var _ in ParseManifestAsync(manifest, ct)) { }
     }
 
-    private async IAsyncEnumerable<SourceItem> ReadManifestAsync(S3Uri manifest, [EnumeratorCancellation] CancellationToken ct)
+    /// <summary>Manifest cursor: the number of manifest entries consumed (entries, not lines: blank lines and a CSV header do not count).</summary>
+    private async IAsyncEnumerable<SourceEntry> ReadManifestAsync(S3Uri manifest, long afterEntry, [EnumeratorCancellation] CancellationToken ct)
     {
         var page = new List<(string Bucket, string Key, string? Prompt)>(options.Value.PageSize);
-        await foreach (var entry in ParseManifestAsync(manifest, ct))
+        long entry = 0;
+        await foreach (var e in ParseManifestAsync(manifest, ct))
         {
-            page.Add(entry);
+            if (++entry <= afterEntry) continue; // written before the restart: not even HEADed again
+            page.Add(e);
             if (page.Count < options.Value.PageSize) continue;
-            foreach (var item in await HeadAllAsync(page, ct)) yield return item;
+            foreach (var item in await HeadAllAsync(page, entry, ct)) yield return item;
             page.Clear();
         }
-        foreach (var item in await HeadAllAsync(page, ct)) yield return item;
+        foreach (var item in await HeadAllAsync(page, entry, ct)) yield return item;
     }
 
-    private async Task<SourceItem[]> HeadAllAsync(List<(string Bucket, string Key, string? Prompt)> entries, CancellationToken ct)
+    /// <param name="lastEntry">The entry number of the page's last entry.</param>
+    private async Task<SourceEntry[]> HeadAllAsync(List<(string Bucket, string Key, string? Prompt)> entries, long lastEntry, CancellationToken ct)
     {
-        var items = new SourceItem[entries.Count];
+        var items = new SourceEntry[entries.Count];
+        var firstEntry = lastEntry - entries.Count + 1;
         await Parallel.ForEachAsync(Enumerable.Range(0, entries.Count),
             new ParallelOptions { MaxDegreeOfParallelism = options.Value.ManifestHeadParallelism, CancellationToken = ct },
             async (i, token) =>
             {
                 var (bucket, key, prompt) = entries[i];
                 var head = await store.HeadAsync(bucket, key, token);
-                items[i] = new SourceItem(bucket, key, head?.ETag, head?.Size, prompt);
+                items[i] = new SourceEntry(new SourceItem(bucket, key, head?.ETag, head?.Size, prompt), ManifestCursor.Format(firstEntry + i));
             });
         return items;
     }

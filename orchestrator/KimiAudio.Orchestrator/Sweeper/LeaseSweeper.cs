@@ -34,7 +34,11 @@ public sealed class LeaseSweeper(SweepRepository repository, IBus bus, IOptions<
         do
         {
             published = await repository.RepublishDueAsync(options.Value.RepublishBatchSize, batch =>
-                Task.WhenAll(batch.Select(m => bus.Publish(m.Message, c => c.SetPriority(m.Priority), ct))), ct);
+                Task.WhenAll(batch.Select(m => bus.Publish(m.Message, c =>
+                {
+                    c.SetPriority(m.Priority);
+                    c.MessageId = m.Message.JobId; // as the submitter: copies of a job's message share its id
+                }, ct))), ct);
             if (published > 0) logger.LogInformation("Published {Count} job(s) due for (re)delivery", published);
         }
         while (published == options.Value.RepublishBatchSize);

@@ -27,14 +27,32 @@ public static class PipelineResilience
         _ => IsNetwork(ex),
     };
 
-    /// <summary>Lost connections, server shutdowns, serialization failures and deadlocks.</summary>
+    /// <summary>
+    /// Lost connections, server shutdowns and restarts (57P01 admin shutdown, as a fast shutdown sends to every session;
+    /// 57P02 crash shutdown; 57P03 cannot connect now, while starting up; class 08 connection exceptions), serialization
+    /// failures and deadlocks.
+    /// </summary>
     public static bool IsTransientPostgres(Exception ex, CancellationToken callerToken) => ex switch
     {
-        PostgresException pg => pg.IsTransient || pg.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected,
+        PostgresException pg => pg.IsTransient || IsServerGone(pg)
+                                || pg.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected,
         NpgsqlException npgsql => npgsql.IsTransient,
         OperationCanceledException => false,
         TimeoutException => !callerToken.IsCancellationRequested,
         _ => IsNetwork(ex),
+    };
+
+    /// <summary>The session or server went away (restart, shutdown, broken connection): pooled connections are dead too.</summary>
+    public static bool IsServerGone(PostgresException pg)
+        => pg.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow
+           || pg.SqlState.StartsWith("08", StringComparison.Ordinal);
+
+    /// <summary>A fault after which the connection pool holds dead connections (a broken socket or a server that went away).</summary>
+    public static bool IsConnectionLost(Exception ex) => ex switch
+    {
+        PostgresException pg => IsServerGone(pg),
+        NpgsqlException npgsql => npgsql.IsTransient,
+        _ => false,
     };
 
     private static bool IsNetwork(Exception ex)

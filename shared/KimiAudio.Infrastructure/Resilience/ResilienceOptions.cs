@@ -9,6 +9,7 @@ public sealed class ResilienceOptions
 
     [Range(0, 20)] public int S3MaxRetries { get; set; } = 5;
     [Range(1, 60_000)] public int S3BaseDelayMs { get; set; } = 100;
-    [Range(0, 20)] public int PostgresMaxRetries { get; set; } = 6;
+    /// <summary>10 retries with exponential back-off capped at 10 s ride through about a minute of PostgreSQL being away (a restart).</summary>
+    [Range(0, 20)] public int PostgresMaxRetries { get; set; } = 10;
     [Range(1, 60_000)] public int PostgresBaseDelayMs { get; set; } = 200;
 }

@@ -3,8 +3,11 @@ namespace KimiAudio.Infrastructure.Storage;
 /// <summary>Object storage used by the pipeline. Every call is retried on transient faults by the "s3" resilience pipeline.</summary>
 public interface IObjectStore
 {
-    /// <summary>Lists every object under <paramref name="prefix"/>, one page at a time (constant memory).</summary>
-    IAsyncEnumerable<StoredObject> ListAsync(string bucket, string prefix, CancellationToken ct);
+    /// <summary>
+    /// Lists every object under <paramref name="prefix"/> in key order, one page at a time (constant memory); with
+    /// <paramref name="startAfter"/>, only the keys after it (S3's StartAfter: a listing resumes from its last key).
+    /// </summary>
+    IAsyncEnumerable<StoredObject> ListAsync(string bucket, string prefix, CancellationToken ct, string? startAfter = null);
 
     /// <summary>Metadata of one object, or null when it does not exist.</summary>
     Task<StoredObject?> HeadAsync(string bucket, string key, CancellationToken ct);

@@ -13,12 +13,13 @@ public sealed class S3ObjectStore(IAmazonS3 s3, [FromKeyedServices(PipelineResil
 {
     private const int PageSize = 1000;
 
-    public async IAsyncEnumerable<StoredObject> ListAsync(string bucket, string prefix, [EnumeratorCancellation] CancellationToken ct)
+    public async IAsyncEnumerable<StoredObject> ListAsync(string bucket, string prefix, [EnumeratorCancellation] CancellationToken ct, string? startAfter = null)
     {
         string? continuation = null;
         do
         {
             var request = new ListObjectsV2Request { BucketName = bucket, Prefix = prefix, MaxKeys = PageSize, ContinuationToken = continuation };
+            if (continuation is null && startAfter is not null) request.StartAfter = startAfter;
             var page = await pipeline.ExecuteAsync(async token => await s3.ListObjectsV2Async(request, token), ct);
             foreach (var o in page.S3Objects ?? [])
                 yield return new StoredObject(bucket, o.Key, TrimQuotes(o.ETag), o.Size ?? 0);

@@ -9,19 +9,27 @@ namespace KimiAudio.Worker.Jobs;
 /// <summary>The worker's SQL: leases, heartbeats, segment checkpoints and the final result. Every call runs in the "postgres" pipeline.</summary>
 public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedServices(PipelineResilience.Postgres)] ResiliencePipeline pipeline) : IJobStore
 {
-    /// <summary>Takes the job if nobody may be working on it: pending/queued, or running with an expired lease. Returns the attempt number.</summary>
+    /// <summary>
+    /// Takes the job if nobody may be working on it: pending/queued, or running with an expired lease. Returns the attempt number.
+    /// A retry of this call (its first try failed transiently, e.g. PostgreSQL restarting) also takes the job when this worker
+    /// already holds it: the first try may have committed and only its answer been lost; the attempt is then not counted twice.
+    /// </summary>
     public Task<int?> TryClaimAsync(Guid jobId, string owner, int leaseSeconds, CancellationToken ct)
     {
         const string sql = """
             UPDATE jobs
-               SET state = 'running', attempts = attempts + 1, lease_owner = @owner,
+               SET attempts = CASE WHEN @retry AND state = 'running' AND lease_owner = @owner THEN attempts ELSE attempts + 1 END,
+                   state = 'running', lease_owner = @owner,
                    lease_expires_at = now() + make_interval(secs => @leaseSeconds), heartbeat_at = now(),
                    redeliver_at = NULL, started_at = coalesce(started_at, now())
              WHERE job_id = @jobId
-               AND (state IN ('pending', 'queued') OR (state = 'running' AND lease_expires_at < now()))
+               AND (state IN ('pending', 'queued') OR (state = 'running' AND lease_expires_at < now())
+                    OR (@retry AND state = 'running' AND lease_owner = @owner))
             RETURNING attempts
             """;
-        return pipeline.RunAsync(dataSource, c => c.QuerySingleOrDefaultAsync<int?>(new CommandDefinition(sql, new { jobId, owner, leaseSeconds = (double)leaseSeconds }, cancellationToken: ct)), ct);
+        var tries = 0;
+        return pipeline.RunAsync(dataSource, c => c.QuerySingleOrDefaultAsync<int?>(new CommandDefinition(sql,
+            new { jobId, owner, leaseSeconds = (double)leaseSeconds, retry = tries++ > 0 }, cancellationToken: ct)), ct);
     }
 
     /// <summary>State and lease owner of a job that could not be claimed (null: no such job).</summary>
@@ -75,7 +83,8 @@ public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedService
 
     /// <summary>
     /// In ONE transaction: marks the job succeeded (only while this worker holds its lease) and writes its result row
-    /// (ON CONFLICT DO NOTHING). False when the lease was lost: then nothing is written.
+    /// (ON CONFLICT DO NOTHING). False when the lease was lost: then nothing is written. True on a retry that finds its
+    /// own first try committed.
     /// </summary>
     public Task<bool> CompleteAsync(JobResultRow r, string owner, CancellationToken ct)
     {
@@ -91,14 +100,19 @@ public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedService
                     @TextTokens, @AudioTokens, @ArtifactBucket, @ArtifactKey, @AudioSeconds, @ModelId, CAST(@TimingsJson AS jsonb))
             ON CONFLICT (job_id) DO NOTHING
             """;
+        const string committedBefore = "SELECT EXISTS (SELECT 1 FROM jobs j JOIN results r ON r.job_id = j.job_id WHERE j.job_id = @JobId AND j.state = 'succeeded')";
+        var tries = 0;
         return pipeline.RunAsync(dataSource, async c =>
         {
+            var retry = tries++ > 0;
             await using var tx = await c.BeginTransactionAsync(ct);
             var marked = await c.ExecuteAsync(new CommandDefinition(markSucceeded, new { r.JobId, r.AudioSeconds, owner }, tx, cancellationToken: ct));
             if (marked == 0)
             {
+                // a retry whose first try committed (the answer was lost, e.g. in a PostgreSQL restart) finds the result there
+                var done = retry && await c.ExecuteScalarAsync<bool>(new CommandDefinition(committedBefore, new { r.JobId }, tx, cancellationToken: ct));
                 await tx.RollbackAsync(ct);
-                return false;
+                return done;
             }
             await c.ExecuteAsync(new CommandDefinition(insertResult, r, tx, cancellationToken: ct));
             await tx.CommitAsync(ct);
