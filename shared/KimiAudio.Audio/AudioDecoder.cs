@@ -29,6 +29,7 @@ public static class AudioDecoder
     {
         ArgumentNullException.ThrowIfNull(limits);
         ValidateLimits(limits);
+        limits.Region?.Validate();
         ct.ThrowIfCancellationRequested();
         try
         {
@@ -80,9 +81,18 @@ public static class AudioDecoder
         {
             throw new AudioDecodeException("WAV file contains no audio samples");
         }
+        long first = 0;
+        if (limits.Region is { } region)
+        {
+            // only the region's frames are converted
+            var (start, count) = region.Frames(h.SampleRate);
+            if (start >= frames) throw region.StartsAfterEnd((double)frames / h.SampleRate);
+            first = start;
+            frames = Math.Min(frames - start, count ?? long.MaxValue);
+        }
         MonoBuffer.ThrowIfOverLimit(frames, h.SampleRate, limits.MaxSeconds);
         var samples = new float[frames];
-        PcmToMono.Convert(bytes.Slice((int)h.DataOffset, (int)frames * h.BlockAlign), h, samples);
+        PcmToMono.Convert(bytes.Slice((int)(h.DataOffset + first * h.BlockAlign), (int)frames * h.BlockAlign), h, samples);
         return new SourceAudio(samples, h.SampleRate, h.Channels, h.Describe());
     }
 
@@ -120,6 +130,7 @@ public static class AudioDecoder
         var samples = source.Samples;
         if (samples.Length == 0)
         {
+            if (limits.Region is { } region) throw region.StartsAfterEnd();
             throw new AudioDecodeException($"{source.Format} input contains no audio samples");
         }
         int replaced = 0;

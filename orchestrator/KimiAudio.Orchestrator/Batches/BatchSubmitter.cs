@@ -58,11 +58,11 @@ public sealed class BatchSubmitter(BatchRepository repository, SourceReader read
         }
     }
 
-    /// <summary>Returns how many of the page were skipped as already annotated, or null when the batch was cancelled meanwhile.</summary>
+    /// <summary>Returns how many of the page were skipped as already annotated (a malformed manifest row is written as a failed job), or null when the batch was cancelled meanwhile.</summary>
     private async Task<int?> SubmitPageAsync(Guid batchId, ValidatedBatch batch, List<SourceItem> page, int seqBase, CancellationToken ct)
     {
         if (await repository.GetStateAsync(batchId, ct) == "cancelled") return null;
-        var hashes = page.Select(i => OptionsHash.Compute(batch.Task, batch.Question, i.Prompt, batch.OutputType, batch.Sampling)).ToArray();
+        var hashes = page.Select(i => OptionsHash.Compute(batch.Task, batch.Question, i.Prompt, batch.OutputType, batch.Sampling, i.Manifest?.Region)).ToArray();
         var known = page.Select((item, i) => (item, i)).Where(p => p.item.ETag is not null && p.item.Size is not null).ToList();
         var reusable = await repository.FindReusableAsync(
             known.Select(p => p.item.ETag!).ToArray(), known.Select(p => p.item.Size!.Value).ToArray(), known.Select(p => hashes[p.i]).ToArray(), ct);
@@ -71,6 +71,7 @@ public sealed class BatchSubmitter(BatchRepository repository, SourceReader read
         var rows = page.Select((item, i) =>
         {
             Guid? reused = item.ETag is not null && item.Size is not null && reusable.TryGetValue((item.ETag, item.Size.Value, hashes[i]), out var r) ? r : null;
+            if (item.Manifest?.Error is not null) return new JobRow(NewId.NextGuid(), seqBase + i + 1, "failed", item, hashes[i], null, null); // a malformed row fails alone
             return new JobRow(NewId.NextGuid(), seqBase + i + 1, reused is null ? "pending" : "skipped", item, hashes[i], reused is null ? publishDeadline : null, reused);
         }).ToList();
         await repository.InsertJobsAsync(batchId, rows, ct);
@@ -78,7 +79,7 @@ public sealed class BatchSubmitter(BatchRepository repository, SourceReader read
         var toRun = rows.Where(r => r.State == "pending").ToList();
         await Task.WhenAll(toRun.Select(r => bus.Publish(ProcessAudioFactory.Create(batchId, batch, r), c => c.SetPriority(batch.Priority), ct)));
         await repository.MarkQueuedAsync(toRun.Select(r => r.JobId).ToArray(), ct);
-        return rows.Count - toRun.Count;
+        return rows.Count(r => r.State == "skipped");
     }
 }
 
