@@ -8,4 +8,7 @@ public sealed record AudioDecodeLimits(double MaxSeconds = 4 * 3600, long MaxByt
 
     /// <summary>The ffmpeg executable (a name on PATH or a full path), used for FLAC and every format not decoded in process.</summary>
     public string FfmpegPath { get; init; } = "ffmpeg";
+
+    /// <summary>Decode only this region of the input (null: all of it); <see cref="MaxSeconds"/> then bounds the region.</summary>
+    public AudioRegion? Region { get; init; }
 }

@@ -29,6 +29,7 @@ public static class AudioDecoder
     {
         ArgumentNullException.ThrowIfNull(limits);
         ValidateLimits(limits);
+        limits.Region?.Validate();
         ct.ThrowIfCancellationRequested();
         try
         {
@@ -87,9 +88,18 @@ public static class AudioDecoder
                 ? "WAV 'data' chunk is empty: the file holds no audio samples"
                 : $"WAV 'data' chunk holds {present} bytes, less than one sample frame ({h.BlockAlign} bytes for {h.Channels} channel(s) of {h.Describe()}); the file is truncated");
         }
+        long first = 0;
+        if (limits.Region is { } region)
+        {
+            // only the region's frames are converted
+            var (start, count) = region.Frames(h.SampleRate);
+            if (start >= frames) throw region.StartsAfterEnd((double)frames / h.SampleRate);
+            first = start;
+            frames = Math.Min(frames - start, count ?? long.MaxValue);
+        }
         MonoBuffer.ThrowIfOverLimit(frames, h.SampleRate, limits.MaxSeconds);
         var samples = new float[frames];
-        PcmToMono.Convert(bytes.Slice((int)h.DataOffset, (int)frames * h.BlockAlign), h, samples);
+        PcmToMono.Convert(bytes.Slice((int)(h.DataOffset + first * h.BlockAlign), (int)frames * h.BlockAlign), h, samples);
         return new SourceAudio(samples, h.SampleRate, h.Channels, h.Describe());
     }
 
@@ -127,6 +137,7 @@ public static class AudioDecoder
         var samples = source.Samples;
         if (samples.Length == 0)
         {
+            if (limits.Region is { } region) throw region.StartsAfterEnd();
             throw new AudioDecodeException($"{source.Format} input holds no audio frames (0 samples decoded)");
         }
         int replaced = 0;

@@ -42,10 +42,14 @@ internal static class FfmpegDecoder
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        string seconds = (limits.MaxSeconds + 1).ToString("0.###", CultureInfo.InvariantCulture);
+        // a region: ffmpeg seeks on the input (-ss before -i, sample-accurate when decoding) and stops after its duration
+        var region = limits.Region;
+        double length = Math.Min(limits.MaxSeconds + 1, region?.DurationSeconds ?? double.MaxValue);
+        string seconds = length.ToString("0.######", CultureInfo.InvariantCulture);
+        string start = (region?.OffsetSeconds ?? 0).ToString("0.######", CultureInfo.InvariantCulture);
         foreach (var arg in new[]
                  {
-                     "-nostdin", "-hide_banner", "-loglevel", "error", "-i", input, "-map", "0:a:0", "-vn", "-sn", "-dn",
+                     "-nostdin", "-hide_banner", "-loglevel", "error", "-ss", start, "-i", input, "-map", "0:a:0", "-vn", "-sn", "-dn",
                      "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact", "-t", seconds,
                      "-c:a", "pcm_f32le", "-f", "wav", "pipe:1",
                  })

@@ -14,12 +14,18 @@ internal static class InProcessDecoders
     public static SourceAudio DecodeMp3(ReadOnlyMemory<byte> data, AudioDecodeLimits limits, CancellationToken ct)
     {
         using var mpeg = new MpegFile(AudioDecoder.AsStream(data));
+        if (limits.Region is { } region) mpeg.Time = TimeSpan.FromSeconds(region.OffsetSeconds);
         return Pull("mp3", mpeg.Channels, mpeg.SampleRate, limits, ct, mpeg.ReadSamples);
     }
 
     public static SourceAudio DecodeVorbis(ReadOnlyMemory<byte> data, AudioDecodeLimits limits, CancellationToken ct)
     {
         using var vorbis = new VorbisReader(AudioDecoder.AsStream(data), closeOnDispose: true);
+        if (limits.Region is { } region)
+        {
+            if (region.OffsetSeconds >= vorbis.TotalTime.TotalSeconds) throw region.StartsAfterEnd(vorbis.TotalTime.TotalSeconds);
+            vorbis.TimePosition = TimeSpan.FromSeconds(region.OffsetSeconds);
+        }
         return Pull("ogg/vorbis", vorbis.Channels, vorbis.SampleRate, limits, ct, vorbis.ReadSamples);
     }
 
@@ -32,6 +38,8 @@ internal static class InProcessDecoders
         }
         AudioDecoder.CheckSampleRate(rate, $"{format} stream");
         var mono = new MonoBuffer(rate, limits.MaxSeconds);
+        // a region: the decoder was seeked to its start; stop once its frames are read
+        long wanted = limits.Region?.Frames(rate).Count ?? long.MaxValue;
         var chunk = new float[ChunkFrames * channels];
         int pending = 0; // samples of an incomplete frame carried to the next read
         while (true)
@@ -43,7 +51,7 @@ internal static class InProcessDecoders
                 break;
             }
             int total = pending + got;
-            int frames = total / channels;
+            int frames = (int)Math.Min(total / channels, wanted - mono.Count);
             var dest = mono.GetAppendSpan(frames);
             for (int f = 0; f < frames; f++)
             {
@@ -57,6 +65,14 @@ internal static class InProcessDecoders
             mono.Advance(frames);
             pending = total - frames * channels;
             Array.Copy(chunk, frames * channels, chunk, 0, pending);
+            if (mono.Count >= wanted)
+            {
+                break;
+            }
+        }
+        if (limits.Region is { } r && mono.Count == 0)
+        {
+            throw r.StartsAfterEnd();
         }
         return new SourceAudio(mono.Samples.ToArray(), rate, channels, format);
     }

@@ -17,4 +17,10 @@ public sealed record ProcessAudio
     public required SamplingOptions Sampling { get; init; }
     /// <summary>Hash of task, question, prompt, output type and sampling: the incremental-annotation key with the content ETag.</summary>
     public required string OptionsHash { get; init; }
+    /// <summary>Only this region of the input (a manifest's offset + duration); null: all of it.</summary>
+    public MediaRegion? Region { get; init; }
+    /// <summary>Reference transcript from the manifest (its "text"): the result is scored against it (WER/CER).</summary>
+    public string? ReferenceText { get; init; }
+    /// <summary>Language of the item from the manifest ("language"/"lang"), e.g. en, zh: picks the scoring normalisation.</summary>
+    public string? Language { get; init; }
 }

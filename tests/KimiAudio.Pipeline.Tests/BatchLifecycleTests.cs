@@ -175,8 +175,9 @@ public sealed class BatchLifecycleTests : IAsyncLifetime
         await ExpectBadField(new { source = $"s3://{p.Bucket}/nothing-here/", task = "asr" }, "source");
         await ExpectBadField(new { source = "s3://no-such-bucket-kimia/", task = "asr" }, "source");
         await ExpectBadField(new { manifest = $"s3://{p.Bucket}/list.txt", task = "asr" }, "manifest");
-        await p.UploadAsync("bad.jsonl", System.Text.Encoding.UTF8.GetBytes("{\"key\":\"a.wav\"}\nnot json\n"));
-        await ExpectBadField(new { manifest = $"s3://{p.Bucket}/bad.jsonl", task = "asr" }, "manifest");
+        // a malformed row fails alone (Manifests/ManifestBatchTests); a file that cannot be read as a whole is refused
+        await p.UploadAsync("bad.csv", System.Text.Encoding.UTF8.GetBytes("file,transcript,speaker\na.wav,x,y\n"));
+        await ExpectBadField(new { manifest = $"s3://{p.Bucket}/bad.csv", task = "asr" }, "manifest");
         Assert.Equal(0, await p.QuerySingleAsync<int>("SELECT count(*)::int FROM batches"));
     }
 }

@@ -95,7 +95,8 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
     {
         const string copy = """
             COPY jobs (job_id, batch_id, seq, state, input_bucket, input_key, input_etag, input_size, prompt, options_hash,
-                       redeliver_at, reused_job_id, finished_at) FROM STDIN (FORMAT BINARY)
+                       redeliver_at, reused_job_id, finished_at, error, manifest_row, manifest_line, malformed, offset_seconds,
+                       duration_seconds, reference_text, language, metadata) FROM STDIN (FORMAT BINARY)
             """;
         await using var importer = await c.BeginBinaryImportAsync(copy, ct);
         foreach (var j in jobs)
@@ -113,7 +114,17 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
             await importer.WriteAsync(j.OptionsHash, NpgsqlDbType.Text, ct);
             await WriteNullableAsync(importer, j.RedeliverAt, NpgsqlDbType.TimestampTz, ct);
             await WriteNullableAsync(importer, j.ReusedJobId, NpgsqlDbType.Uuid, ct);
-            await WriteNullableAsync(importer, j.State == "skipped" ? DateTime.UtcNow : (DateTime?)null, NpgsqlDbType.TimestampTz, ct);
+            await WriteNullableAsync(importer, j.State is "skipped" or "failed" ? DateTime.UtcNow : (DateTime?)null, NpgsqlDbType.TimestampTz, ct);
+            var m = j.Item.Manifest;
+            await WriteNullableAsync(importer, m?.Error, NpgsqlDbType.Text, ct);
+            await WriteNullableAsync(importer, m?.Row, NpgsqlDbType.Bigint, ct);
+            await WriteNullableAsync(importer, m?.Line, NpgsqlDbType.Bigint, ct);
+            await importer.WriteAsync(m?.Error is not null, NpgsqlDbType.Boolean, ct);
+            await WriteNullableAsync(importer, m?.OffsetSeconds, NpgsqlDbType.Double, ct);
+            await WriteNullableAsync(importer, m?.DurationSeconds, NpgsqlDbType.Double, ct);
+            await WriteNullableAsync(importer, m?.ReferenceText, NpgsqlDbType.Text, ct);
+            await WriteNullableAsync(importer, m?.Language, NpgsqlDbType.Text, ct);
+            await WriteNullableAsync(importer, m?.MetadataJson, NpgsqlDbType.Jsonb, ct);
         }
         await importer.CompleteAsync(ct);
     }
@@ -299,9 +310,10 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
             UPDATE jobs
                SET state = 'pending', attempts = 0, error = NULL, lease_owner = NULL, lease_expires_at = NULL, heartbeat_at = NULL,
                    started_at = NULL, finished_at = NULL, redeliver_at = @publishDeadline
-             WHERE job_id IN (SELECT job_id FROM jobs WHERE batch_id = @batchId AND state = 'failed' AND seq > @afterSeq
+             WHERE job_id IN (SELECT job_id FROM jobs WHERE batch_id = @batchId AND state = 'failed' AND NOT malformed AND seq > @afterSeq
                                ORDER BY seq LIMIT @limit FOR UPDATE)
-            RETURNING job_id, seq, input_bucket, input_key, input_etag, input_size, prompt, options_hash
+            RETURNING job_id, seq, input_bucket, input_key, input_etag, input_size, prompt, options_hash,
+                      offset_seconds, duration_seconds, reference_text, language
             """;
         const string reopen = "UPDATE batches SET state = 'running', completed_at = NULL WHERE batch_id = @batchId AND state = 'completed'";
         return pipeline.RunAsync(dataSource, async c =>
@@ -312,7 +324,7 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
             if (batch.State == "cancelled") return new RequeuedPage(batch.ToValidated(), [], Cancelled: true);
             var jobs = (await c.QueryAsync<RequeuedJob>(new CommandDefinition(requeue, new { batchId, afterSeq, limit, publishDeadline }, tx, cancellationToken: ct)))
                 .OrderBy(j => j.Seq)
-                .Select(j => new JobRow(j.JobId, j.Seq, "pending", new SourceItem(j.InputBucket, j.InputKey, j.InputEtag, j.InputSize, j.Prompt), j.OptionsHash, publishDeadline, null))
+                .Select(j => new JobRow(j.JobId, j.Seq, "pending", new SourceItem(j.InputBucket, j.InputKey, j.InputEtag, j.InputSize, j.Prompt, j.Manifest), j.OptionsHash, publishDeadline, null))
                 .ToList();
             if (jobs.Count > 0) await c.ExecuteAsync(new CommandDefinition(reopen, new { batchId }, tx, cancellationToken: ct));
             await tx.CommitAsync(ct);
@@ -349,7 +361,7 @@ internal sealed record StoredBatch
         SourceKind == "manifest", Task, Question, OutputType, JsonSerializer.Deserialize<SamplingOptions>(SamplingJson) ?? new SamplingOptions(), (byte)Priority);
 }
 
-internal sealed record RequeuedJob
+internal sealed record RequeuedJob : StoredManifestFields
 {
     public Guid JobId { get; init; }
     public int Seq { get; init; }
@@ -359,4 +371,16 @@ internal sealed record RequeuedJob
     public long? InputSize { get; init; }
     public string? Prompt { get; init; }
     public string OptionsHash { get; init; } = "";
+}
+
+/// <summary>The manifest columns of a stored job that its message carries (the sweeper and retry-failed rebuild messages from them).</summary>
+internal record StoredManifestFields
+{
+    public double? OffsetSeconds { get; init; }
+    public double? DurationSeconds { get; init; }
+    public string? ReferenceText { get; init; }
+    public string? Language { get; init; }
+
+    public Manifests.ManifestItem? Manifest => OffsetSeconds is null && DurationSeconds is null && ReferenceText is null && Language is null ? null
+        : new Manifests.ManifestItem { OffsetSeconds = OffsetSeconds, DurationSeconds = DurationSeconds, ReferenceText = ReferenceText, Language = Language };
 }

@@ -132,7 +132,7 @@ public sealed class BatchSubmitter(
 
     private async Task<PageCommit> SubmitPageAsync(Guid batchId, ValidatedBatch batch, List<SourceEntry> page, int seqBase, CancellationToken ct)
     {
-        var hashes = page.Select(e => OptionsHash.Compute(batch.Task, batch.Question, e.Item.Prompt, batch.OutputType, batch.Sampling)).ToArray();
+        var hashes = page.Select(e => OptionsHash.Compute(batch.Task, batch.Question, e.Item.Prompt, batch.OutputType, batch.Sampling, e.Item.Manifest?.Region)).ToArray();
         var known = page.Select((e, i) => (item: e.Item, i)).Where(p => p.item.ETag is not null && p.item.Size is not null).ToList();
         var reusable = await repository.FindReusableAsync(
             known.Select(p => p.item.ETag!).ToArray(), known.Select(p => p.item.Size!.Value).ToArray(), known.Select(p => hashes[p.i]).ToArray(), ct);
@@ -142,10 +142,11 @@ public sealed class BatchSubmitter(
         {
             var item = e.Item;
             Guid? reused = item.ETag is not null && item.Size is not null && reusable.TryGetValue((item.ETag, item.Size.Value, hashes[i]), out var r) ? r : null;
+            if (item.Manifest?.Error is not null) return new JobRow(NewId.NextGuid(), seqBase + i + 1, "failed", item, hashes[i], null, null); // a malformed row fails alone
             return new JobRow(NewId.NextGuid(), seqBase + i + 1, reused is null ? "pending" : "skipped", item, hashes[i], reused is null ? publishDeadline : null, reused);
         }).ToList();
         var toRun = rows.Where(r => r.State == "pending").ToList();
-        var commit = await repository.CommitPageAsync(batchId, instance.Id, seqBase, page[^1].Cursor, rows, rows.Count - toRun.Count, options.Value.SubmitLeaseSeconds, ct);
+        var commit = await repository.CommitPageAsync(batchId, instance.Id, seqBase, page[^1].Cursor, rows, rows.Count(r => r.State == "skipped"), options.Value.SubmitLeaseSeconds, ct);
         if (commit != PageCommit.Committed) return commit;
 
         // the message id is the job id: a page published again by the sweeper after a crash carries the same keys, and the

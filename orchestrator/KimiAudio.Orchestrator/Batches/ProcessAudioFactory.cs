@@ -21,5 +21,8 @@ public static class ProcessAudioFactory
         OutputType = outputType,
         Sampling = sampling,
         OptionsHash = optionsHash,
+        Region = item.Manifest?.Region,
+        ReferenceText = item.Manifest?.ReferenceText,
+        Language = item.Manifest?.Language,
     };
 }

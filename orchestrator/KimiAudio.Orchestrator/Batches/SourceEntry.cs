@@ -9,7 +9,7 @@ namespace KimiAudio.Orchestrator.Batches;
 /// </summary>
 public sealed record SourceEntry(SourceItem Item, string Cursor);
 
-/// <summary>A manifest's cursor: how many entries (items, not lines) were consumed, as an invariant decimal.</summary>
+/// <summary>A manifest's cursor: how many data rows were consumed (the last row's ManifestItem.Row), as an invariant decimal.</summary>
 public static class ManifestCursor
 {
     public static string Format(long entries) => entries.ToString(CultureInfo.InvariantCulture);

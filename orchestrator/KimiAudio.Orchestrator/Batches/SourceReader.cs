@@ -1,14 +1,14 @@
 using System.Runtime.CompilerServices;
-using System.Text;
-using System.Text.Json;
 using KimiAudio.Infrastructure.Storage;
+using KimiAudio.Orchestrator.Manifests;
 using Microsoft.Extensions.Options;
 
 namespace KimiAudio.Orchestrator.Batches;
 
 /// <summary>
-/// Streams the items of a batch source in constant memory: a listed prefix, or a JSONL/CSV manifest of keys. Each item
-/// comes with its <see cref="SourceEntry.Cursor"/>: reading again with that cursor yields exactly the items after it.
+/// Streams the items of a batch source in constant memory: a listed prefix, or a manifest (JSONL, CSV, Parquet; see
+/// <see cref="ManifestColumns"/>). Each item comes with its <see cref="SourceEntry.Cursor"/>: reading again with that
+/// cursor yields exactly the items after it.
 /// </summary>
 public sealed class SourceReader(IObjectStore store, IOptions<S3Options> s3Options, IOptions<OrchestratorOptions> options)
 {
@@ -28,107 +28,43 @@ public sealed class SourceReader(IObjectStore store, IOptions<S3Options> s3Optio
         }
     }
 
-    /// <summary>Reads the whole manifest once without side effects, so a bad line is rejected before any job exists.</summary>
+    /// <summary>
+    /// Reads the manifest up to its first row without side effects, so a file that cannot be read as a whole (missing,
+    /// not Parquet, a CSV header without an audio column) is rejected before any job exists. A malformed row is not such
+    /// a problem: it fails alone, as its own job.
+    /// </summary>
     public async Task ValidateManifestAsync(S3Uri manifest, CancellationToken ct)
     {
-        await foreach (var _ in ParseManifestAsync(manifest, ct)) { }
+        await foreach (var _ in ManifestReader.ReadAsync(store, manifest, 1, ct)) break;
     }
 
-    /// <summary>Manifest cursor: the number of manifest entries consumed (entries, not lines: blank lines and a CSV header do not count).</summary>
-    private async IAsyncEnumerable<SourceEntry> ReadManifestAsync(S3Uri manifest, long afterEntry, [EnumeratorCancellation] CancellationToken ct)
+    /// <summary>Manifest cursor: the number of data rows consumed (<see cref="ManifestItem.Row"/> of the last; a header does not count).</summary>
+    private async IAsyncEnumerable<SourceEntry> ReadManifestAsync(S3Uri manifest, long afterRow, [EnumeratorCancellation] CancellationToken ct)
     {
-        var page = new List<(string Bucket, string Key, string? Prompt)>(options.Value.PageSize);
-        long entry = 0;
-        await foreach (var e in ParseManifestAsync(manifest, ct))
+        var page = new List<ManifestItem>(options.Value.PageSize);
+        // rows written before a restart are skipped by the format reader, not even HEADed again
+        await foreach (var entry in ManifestReader.ReadAsync(store, manifest, afterRow + 1, ct))
         {
-            if (++entry <= afterEntry) continue; // written before the restart: not even HEADed again
-            page.Add(e);
+            page.Add(entry);
             if (page.Count < options.Value.PageSize) continue;
-            foreach (var item in await HeadAllAsync(page, entry, ct)) yield return item;
+            foreach (var item in await HeadAllAsync(page, ct)) yield return item;
             page.Clear();
         }
-        foreach (var item in await HeadAllAsync(page, entry, ct)) yield return item;
+        foreach (var item in await HeadAllAsync(page, ct)) yield return item;
     }
 
-    /// <param name="lastEntry">The entry number of the page's last entry.</param>
-    private async Task<SourceEntry[]> HeadAllAsync(List<(string Bucket, string Key, string? Prompt)> entries, long lastEntry, CancellationToken ct)
+    /// <summary>ETag and size of each row's object (a malformed row has none: it fails without a look at storage).</summary>
+    private async Task<SourceEntry[]> HeadAllAsync(List<ManifestItem> entries, CancellationToken ct)
     {
         var items = new SourceEntry[entries.Count];
-        var firstEntry = lastEntry - entries.Count + 1;
         await Parallel.ForEachAsync(Enumerable.Range(0, entries.Count),
             new ParallelOptions { MaxDegreeOfParallelism = options.Value.ManifestHeadParallelism, CancellationToken = ct },
             async (i, token) =>
             {
-                var (bucket, key, prompt) = entries[i];
-                var head = await store.HeadAsync(bucket, key, token);
-                items[i] = new SourceEntry(new SourceItem(bucket, key, head?.ETag, head?.Size, prompt), ManifestCursor.Format(firstEntry + i));
+                var e = entries[i];
+                var head = e.Error is null ? await store.HeadAsync(e.Bucket, e.Key, token) : null;
+                items[i] = new SourceEntry(new SourceItem(e.Bucket, e.Key, head?.ETag, head?.Size, e.Prompt, e), ManifestCursor.Format(e.Row));
             });
         return items;
-    }
-
-    private async IAsyncEnumerable<(string Bucket, string Key, string? Prompt)> ParseManifestAsync(S3Uri manifest, [EnumeratorCancellation] CancellationToken ct)
-    {
-        var csv = manifest.Key.EndsWith(".csv", StringComparison.OrdinalIgnoreCase);
-        await using var stream = await store.OpenReadAsync(manifest.Bucket, manifest.Key, ct);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        long lineNumber = 0;
-        while (await reader.ReadLineAsync(ct) is { } line)
-        {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            var (key, prompt) = csv ? ParseCsvLine(line, lineNumber) : ParseJsonLine(line, lineNumber);
-            if (key is null) continue; // CSV header
-            if (key.StartsWith("s3://", StringComparison.Ordinal))
-            {
-                if (!S3Uri.TryParse(key, out var uri) || uri.Key.Length == 0) throw new ManifestFormatException(lineNumber, $"'{key}' is not a valid s3://bucket/key");
-                yield return (uri.Bucket, uri.Key, prompt);
-            }
-            else yield return (manifest.Bucket, key, prompt);
-        }
-    }
-
-    private static (string? Key, string? Prompt) ParseJsonLine(string line, long lineNumber)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(line);
-            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new ManifestFormatException(lineNumber, "expected a JSON object");
-            var key = doc.RootElement.TryGetProperty("key", out var k) && k.ValueKind == JsonValueKind.String ? k.GetString() : null;
-            if (string.IsNullOrWhiteSpace(key)) throw new ManifestFormatException(lineNumber, "missing string property \"key\"");
-            var prompt = doc.RootElement.TryGetProperty("prompt", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
-            return (key, prompt);
-        }
-        catch (JsonException ex)
-        {
-            throw new ManifestFormatException(lineNumber, $"not JSON: {ex.Message}");
-        }
-    }
-
-    /// <summary>key[,prompt] with RFC 4180 quoting; a first line whose first field is "key" is a header.</summary>
-    private static (string? Key, string? Prompt) ParseCsvLine(string line, long lineNumber)
-    {
-        var fields = new List<string>();
-        var field = new StringBuilder();
-        var quoted = false;
-        for (var i = 0; i < line.Length; i++)
-        {
-            var c = line[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"') { field.Append('"'); i++; }
-                else if (c == '"') quoted = false;
-                else field.Append(c);
-            }
-            else if (c == '"') quoted = true;
-            else if (c == ',') { fields.Add(field.ToString()); field.Clear(); }
-            else field.Append(c);
-        }
-        if (quoted) throw new ManifestFormatException(lineNumber, "unterminated quote");
-        fields.Add(field.ToString());
-        if (fields.Count > 2) throw new ManifestFormatException(lineNumber, "expected key[,prompt]");
-        var key = fields[0].Trim();
-        if (lineNumber == 1 && key.Equals("key", StringComparison.OrdinalIgnoreCase)) return (null, null);
-        if (key.Length == 0) throw new ManifestFormatException(lineNumber, "empty key");
-        return (key, fields.Count > 1 && fields[1].Length > 0 ? fields[1] : null);
     }
 }

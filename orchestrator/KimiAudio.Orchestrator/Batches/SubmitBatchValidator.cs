@@ -17,11 +17,11 @@ public static partial class SubmitBatchValidator
         S3Uri? location = null;
         var isManifest = r.Manifest is not null;
         if ((r.Source is null) == (r.Manifest is null))
-            Add(r.Source is null ? "source" : "manifest", "give exactly one of 'source' (s3://bucket/prefix) and 'manifest' (s3://bucket/list.jsonl|csv)");
+            Add(r.Source is null ? "source" : "manifest", "give exactly one of 'source' (s3://bucket/prefix) and 'manifest' (s3://bucket/list.jsonl|json|csv|parquet)");
         else if (!S3Uri.TryParse(r.Source ?? r.Manifest, out var parsed))
             Add(isManifest ? "manifest" : "source", "must look like s3://bucket/prefix (lower-case bucket name of 3-63 characters)");
-        else if (isManifest && !(parsed.Key.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) || parsed.Key.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)))
-            Add("manifest", "must name a .jsonl or .csv object");
+        else if (isManifest && !Manifests.ManifestReader.IsManifestKey(parsed.Key))
+            Add("manifest", "must name a .jsonl, .json (JSON Lines), .csv or .parquet object");
         else location = parsed;
 
         var task = r.Task?.Trim().ToLowerInvariant();

@@ -38,7 +38,7 @@ public sealed class SweepRepository(NpgsqlDataSource dataSource, [FromKeyedServi
     {
         const string select = """
             SELECT j.job_id, j.batch_id, j.input_bucket, j.input_key, j.input_etag, j.input_size, j.prompt, j.options_hash,
-                   b.task, b.question, b.output_type, b.sampling::text AS sampling_json, b.priority
+                   j.offset_seconds, j.duration_seconds, j.reference_text, j.language, b.task, b.question, b.output_type, b.sampling::text AS sampling_json, b.priority
               FROM jobs j JOIN batches b ON b.batch_id = j.batch_id
              WHERE j.redeliver_at <= now() AND j.state IN ('pending', 'queued')
              ORDER BY j.redeliver_at
@@ -89,7 +89,7 @@ public sealed class SweepRepository(NpgsqlDataSource dataSource, [FromKeyedServi
         }, ct);
     }
 
-    private sealed record DueJob
+    private sealed record DueJob : StoredManifestFields
     {
         public Guid JobId { get; init; }
         public Guid BatchId { get; init; }
@@ -106,7 +106,7 @@ public sealed class SweepRepository(NpgsqlDataSource dataSource, [FromKeyedServi
         public short Priority { get; init; }
 
         public ProcessAudio ToMessage() => ProcessAudioFactory.Create(
-            BatchId, JobId, new SourceItem(InputBucket, InputKey, InputEtag, InputSize, Prompt), OptionsHash, Task, Question, OutputType,
+            BatchId, JobId, new SourceItem(InputBucket, InputKey, InputEtag, InputSize, Prompt, Manifest), OptionsHash, Task, Question, OutputType,
             JsonSerializer.Deserialize<SamplingOptions>(SamplingJson) ?? new SamplingOptions());
     }
 }

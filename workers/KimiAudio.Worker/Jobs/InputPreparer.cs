@@ -49,7 +49,7 @@ public sealed class InputPreparer(
         heartbeat.Progress(m.JobId);
 
         clock.Restart();
-        var limits = new AudioDecodeLimits(options.MaxAudioSeconds, options.MaxInputBytes, AudioDecoder.ModelSampleRate);
+        var limits = new AudioDecodeLimits(options.MaxAudioSeconds, options.MaxInputBytes, AudioDecoder.ModelSampleRate) { Region = m.Region.ToAudioRegion() };
         DecodedAudio audio;
         using (var decode = WorkerTelemetry.Source.StartActivity("decode"))
         {

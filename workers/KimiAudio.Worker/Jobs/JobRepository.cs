@@ -83,8 +83,8 @@ public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedService
 
     /// <summary>
     /// In ONE transaction: marks the job succeeded (only while this worker holds its lease) and writes its result row
-    /// (ON CONFLICT DO NOTHING). False when the lease was lost: then nothing is written. True on a retry that finds its
-    /// own first try committed.
+    /// (ON CONFLICT DO NOTHING) with the manifest metadata and reference of its job. False when the lease was lost: then
+    /// nothing is written. True on a retry that finds its own first try committed.
     /// </summary>
     public Task<bool> CompleteAsync(JobResultRow r, string owner, CancellationToken ct)
     {
@@ -95,9 +95,12 @@ public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedService
             """;
         const string insertResult = """
             INSERT INTO results (job_id, batch_id, task, input_bucket, input_key, input_etag, input_size, options_hash, text,
-                                 text_tokens, audio_tokens, artifact_bucket, artifact_key, audio_seconds, model_id, timings)
-            VALUES (@JobId, @BatchId, @Task, @InputBucket, @InputKey, @InputETag, @InputSize, @OptionsHash, @Text,
-                    @TextTokens, @AudioTokens, @ArtifactBucket, @ArtifactKey, @AudioSeconds, @ModelId, CAST(@TimingsJson AS jsonb))
+                                 text_tokens, audio_tokens, artifact_bucket, artifact_key, audio_seconds, model_id, timings,
+                                 metadata, reference_text)
+            SELECT @JobId, @BatchId, @Task, @InputBucket, @InputKey, @InputETag, @InputSize, @OptionsHash, @Text,
+                   @TextTokens, @AudioTokens, @ArtifactBucket, @ArtifactKey, @AudioSeconds, @ModelId, CAST(@TimingsJson AS jsonb),
+                   j.metadata, j.reference_text
+              FROM jobs j WHERE j.job_id = @JobId
             ON CONFLICT (job_id) DO NOTHING
             """;
         const string committedBefore = "SELECT EXISTS (SELECT 1 FROM jobs j JOIN results r ON r.job_id = j.job_id WHERE j.job_id = @JobId AND j.state = 'succeeded')";
