@@ -7,6 +7,8 @@ RUN dotnet publish orchestrator/KimiAudio.Orchestrator/KimiAudio.Orchestrator.cs
  && dotnet publish migrations/KimiAudio.Migrator/KimiAudio.Migrator.csproj -c Release -o /app/migrator
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
+# ffmpeg: the results browser decodes FLAC, Opus, M4A and other non-WAV/MP3/Vorbis inputs with it to draw waveforms
+RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app .
 ENV ASPNETCORE_HTTP_PORTS=8080

@@ -36,11 +36,16 @@ public static class AudioDecoder
             var source = await DecodeSourceAsync(data, limits, ct);
             return Finish(source, limits);
         }
-        catch (AudioDecodeException ex) when (!string.IsNullOrWhiteSpace(nameHint))
+        catch (AudioDecodeException ex)
         {
-            throw new AudioDecodeException($"{nameHint}: {ex.Message}", ex.InnerException);
+            // the reason goes into one database field and one log line: one line, whatever a decoder or a key holds
+            var reason = string.IsNullOrWhiteSpace(nameHint) ? ex.Message : $"{nameHint}: {ex.Message}";
+            throw new AudioDecodeException(OneLine(reason), ex.InnerException);
         }
     }
+
+    private static string OneLine(string text) =>
+        string.Join(" | ", text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     private static async Task<SourceAudio> DecodeSourceAsync(ReadOnlyMemory<byte> data, AudioDecodeLimits limits, CancellationToken ct)
     {

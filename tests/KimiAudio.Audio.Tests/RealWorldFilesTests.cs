@@ -454,6 +454,13 @@ public sealed class RealWorldFilesTests : IClassFixture<RealWorldFilesTests.Sour
         return (granule, pages);
     }
 
+    [Fact]
+    public async Task A_reason_is_one_line_even_when_the_name_holds_line_breaks()
+    {
+        var ex = await Assert.ThrowsAsync<AudioDecodeException>(() => Decode(new TestWav(SampleKind.Int16, 1, 16000).Build([]), "field\r\nrecording.wav"));
+        Assert.Equal("field | recording.wav: WAV 'data' chunk is empty: the file holds no audio samples", ex.Message);
+    }
+
     private static byte[] Chunk(string id, byte[] body) =>
         [.. System.Text.Encoding.ASCII.GetBytes(id), .. BitConverter.GetBytes((uint)body.Length), .. body, .. (body.Length % 2 == 1 ? new byte[1] : [])];
 

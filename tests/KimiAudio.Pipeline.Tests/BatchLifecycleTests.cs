@@ -56,23 +56,30 @@ public sealed class BatchLifecycleTests : IAsyncLifetime
         for (var i = 0; i < 6; i++) await p.UploadAsync($"mix/good-{i}.wav", TestAudio.ToneWav(1));
         await p.UploadAsync("mix/corrupt.wav", TestAudio.Garbage());
         await p.UploadAsync("mix/empty.wav", []);
+        await p.UploadAsync("mix/header-only.wav", TestAudio.ToneWav(1)[..45]); // the data chunk holds 1 byte of a 2-byte sample
+        await p.UploadAsync("mix/good-one-sample.wav", TestAudio.ToneWav(1.0 / 16000));
         await p.StartOrchestratorAsync();
         await p.StartWorkerAsync();
 
         var batchId = await p.SubmitAsync(new { source = $"s3://{p.Bucket}/mix/", task = "caption" });
         await p.WaitForBatchAsync(batchId, TimeSpan.FromMinutes(2));
 
-        await PipelineAssert.NothingLostNothingDuplicatedAsync(p, batchId, 8);
+        await PipelineAssert.NothingLostNothingDuplicatedAsync(p, batchId, 10);
         var jobs = (await p.QueryAsync<(string Key, string State, int Attempts, string? Error)>(
             "SELECT input_key, state, attempts, error FROM jobs WHERE batch_id = @batchId", new { batchId })).ToDictionary(j => j.Key);
-        foreach (var bad in new[] { "mix/corrupt.wav", "mix/empty.wav" })
+        foreach (var (bad, reason) in new[]
+                 {
+                     ("mix/corrupt.wav", "could not be decoded"), ("mix/empty.wav", "the input is empty (0 bytes)"),
+                     ("mix/header-only.wav", "holds 1 bytes, less than one sample frame"),
+                 })
         {
             Assert.Equal("failed", jobs[bad].State);
             Assert.Equal(1, jobs[bad].Attempts); // permanent: no retries
-            Assert.False(string.IsNullOrWhiteSpace(jobs[bad].Error));
+            Assert.Contains(reason, jobs[bad].Error);
+            Assert.DoesNotContain('\n', jobs[bad].Error!);
         }
         Assert.All(jobs.Values.Where(j => j.Key.Contains("good")), j => Assert.Equal("succeeded", j.State));
-        Assert.Equal(6, await p.QuerySingleAsync<int>("SELECT count(*)::int FROM results WHERE batch_id = @batchId", new { batchId }));
+        Assert.Equal(7, await p.QuerySingleAsync<int>("SELECT count(*)::int FROM results WHERE batch_id = @batchId", new { batchId }));
     }
 
     [Fact]

@@ -3,8 +3,10 @@ using KimiAudio.Infrastructure.Auth;
 using KimiAudio.Infrastructure.Storage;
 using KimiAudio.Orchestrator.Auth;
 using KimiAudio.Orchestrator.Batches;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace KimiAudio.Orchestrator.Browser;
@@ -12,18 +14,34 @@ namespace KimiAudio.Orchestrator.Browser;
 /// <summary>
 /// The results browser under /ui: batches with progress, a batch's jobs, a job with its audio players and waveforms, and
 /// the login form. Pages need a signed-in session (or an API key header); audio is streamed from S3 by the orchestrator,
-/// so the browser never sees an S3 address or credential.
+/// so the browser never sees an S3 address or credential. The login and logout forms carry an anti-forgery token (a POST
+/// without a valid one gets 400), and sign-in attempts are rate limited per client address and per key prefix (429 with
+/// Retry-After, <see cref="LoginRateLimiter"/>).
 /// </summary>
 public static class BrowserEndpoints
 {
     public const string InputAudio = "input";
     public const string SpeechAudio = "speech";
     public const string LogoutPath = BrowserSession.PathPrefix + "/logout";
+    public const string AntiforgeryCookieName = "kimia_antiforgery";
+    public const string AntiforgeryFieldName = "__RequestVerificationToken";
 
     public static IServiceCollection AddResultsBrowser(this IServiceCollection services)
     {
         services.AddOptions<BrowserOptions>().BindConfiguration(BrowserOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<LoginRateLimitOptions>().BindConfiguration(LoginRateLimitOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<LoginRateLimiter>();
         services.AddSingleton<BrowserRepository>();
+        services.AddAntiforgery(o =>
+        {
+            o.Cookie.Name = AntiforgeryCookieName;
+            o.Cookie.Path = BrowserSession.PathPrefix;
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            o.FormFieldName = AntiforgeryFieldName;
+            o.SuppressXFrameOptionsHeader = true; // the pages' CSP already says frame-ancestors 'none'
+        });
         services.AddOptions<KeyManagementOptions>().Configure<IOptions<BrowserOptions>, ILoggerFactory>((keys, browser, logs) =>
         {
             if (browser.Value.SessionKeyRingPath is { Length: > 0 } path)
@@ -42,8 +60,9 @@ public static class BrowserEndpoints
             return await next(context);
         });
         ui.MapGet("/login", (string? returnUrl) => new HtmlPage(BrowserPages.Login(returnUrl, null))).AllowAnonymous();
+        // both forms are checked by hand (IAntiforgery), so a bad token answers a page that says so rather than a bare 400
         ui.MapPost("/login", LoginAsync).AllowAnonymous().DisableAntiforgery();
-        ui.MapPost("/logout", Logout).AllowAnonymous().DisableAntiforgery();
+        ui.MapPost("/logout", LogoutAsync).AllowAnonymous().DisableAntiforgery();
         ui.MapGet("/", ListBatchesAsync);
         ui.MapGet("/batches/{batchId:guid}", GetBatchAsync);
         ui.MapGet("/jobs/{jobId:guid}", GetJobAsync);
@@ -53,23 +72,37 @@ public static class BrowserEndpoints
         return app;
     }
 
-    private static async Task<IResult> LoginAsync(HttpContext context, ApiKeyStore keys, BrowserSession session, CancellationToken ct)
+    private static async Task<IResult> LoginAsync(
+        HttpContext context, ApiKeyStore keys, BrowserSession session, IAntiforgery antiforgery, LoginRateLimiter limiter, CancellationToken ct)
     {
         if (!context.Request.HasFormContentType)
             return new HtmlPage(BrowserPages.Login(null, "the login form was not sent"), StatusCodes.Status400BadRequest);
         var form = await context.Request.ReadFormAsync(ct);
-        var key = form["key"].ToString().Trim();
         string? returnUrl = form["returnUrl"];
+        if (!await antiforgery.IsRequestValidAsync(context))
+            return new HtmlPage(BrowserPages.Login(returnUrl, StaleForm), StatusCodes.Status400BadRequest);
+        var key = form["key"].ToString().Trim();
         if (key.Length == 0)
             return new HtmlPage(BrowserPages.Login(returnUrl, "enter an API key"), StatusCodes.Status400BadRequest);
+        var attempt = limiter.TryAttempt(context.Connection.RemoteIpAddress, key);
+        if (!attempt.Allowed)
+        {
+            context.Response.Headers.RetryAfter = attempt.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return new HtmlPage(BrowserPages.Login(returnUrl, $"too many sign-in attempts for this {attempt.Limit}; try again in {attempt.RetryAfterSeconds} s"),
+                StatusCodes.Status429TooManyRequests);
+        }
         if (await keys.VerifyAsync(key, ct) is null)
             return new HtmlPage(BrowserPages.Login(returnUrl, "the API key is invalid or revoked"), StatusCodes.Status401Unauthorized);
         session.SignIn(context, key);
         return Results.Redirect(BrowserSession.SafeReturnUrl(returnUrl));
     }
 
-    private static IResult Logout(HttpContext context)
+    private const string StaleForm = "the form had no valid anti-forgery token (it is too old or came from another site); try again";
+
+    private static async Task<IResult> LogoutAsync(HttpContext context, IAntiforgery antiforgery)
     {
+        if (!await antiforgery.IsRequestValidAsync(context))
+            return new HtmlPage(BrowserPages.BadForm(StaleForm), StatusCodes.Status400BadRequest);
         BrowserSession.SignOut(context);
         return Results.Redirect(BrowserSession.LoginPath);
     }
@@ -128,7 +161,7 @@ public static class BrowserEndpoints
 
     /// <summary>An SVG of the audio's peaks; audio that cannot be drawn gets an SVG that says why (so the page still shows it).</summary>
     private static async Task<IResult> GetWaveformAsync(
-        Guid jobId, string kind, BrowserRepository repository, IObjectStore store, IOptions<BrowserOptions> options, CancellationToken ct)
+        Guid jobId, string kind, BrowserRepository repository, IObjectStore store, IOptions<BrowserOptions> options, ILoggerFactory logs, CancellationToken ct)
     {
         if (await repository.GetJobAsync(jobId, ct) is not { } job) return NotFound($"There is no job {jobId}.");
         if (job.Audio(kind) is not { } location) return NotFound($"Job {jobId} has no {kind} audio.");
@@ -139,7 +172,8 @@ public static class BrowserEndpoints
         try
         {
             var bytes = await store.GetBytesAsync(bucket, key, o.WaveformMaxBytes, ct);
-            var audio = await AudioDecoder.DecodeAsync(bytes, null, new AudioDecodeLimits(o.WaveformMaxSeconds, o.WaveformMaxBytes, Waveform.DrawSampleRate), ct);
+            var limits = new AudioDecodeLimits(o.WaveformMaxSeconds, o.WaveformMaxBytes, Waveform.DrawSampleRate) { FfmpegPath = o.FfmpegPath };
+            var audio = await AudioDecoder.DecodeAsync(bytes, null, limits, ct);
             svg = Waveform.ToSvg(Waveform.Peaks(audio.Samples, Waveform.Width), title);
         }
         catch (ObjectNotFoundException)
@@ -153,6 +187,14 @@ public static class BrowserEndpoints
         catch (AudioDecodeException ex)
         {
             svg = Waveform.Message(title, $"no waveform: {ex.Message}");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // not the audio's fault (ffmpeg missing on this host, S3 unreachable, a decoder bug): the page still shows, the log says why
+            logs.CreateLogger(typeof(BrowserEndpoints)).LogWarning(ex, "No waveform for {Kind} audio s3://{Bucket}/{Key}", kind, bucket, key);
+            svg = Waveform.Message(title, ex is InvalidOperationException && ex.Message.Contains("ffmpeg", StringComparison.Ordinal)
+                ? "no waveform: ffmpeg, needed to decode this format, is not installed on the orchestrator"
+                : "no waveform: the audio could not be read just now (see the orchestrator's log)");
         }
         return Results.Text(svg, "image/svg+xml; charset=utf-8");
     }

@@ -21,6 +21,9 @@ public sealed class BrowserOptions
 
     [Range(1, 24 * 3600)] public double WaveformMaxSeconds { get; set; } = 3600;
 
+    /// <summary>The ffmpeg executable that decodes FLAC, Opus, M4A and other formats for waveforms (a name on PATH or a full path).</summary>
+    [Required(AllowEmptyStrings = false)] public string FfmpegPath { get; set; } = "ffmpeg";
+
     /// <summary>
     /// Folder of the data-protection key ring that encrypts login cookies. Unset: ASP.NET Core's default
     /// (~/.aspnet/DataProtection-Keys). Several orchestrator replicas behind one address must share one folder.

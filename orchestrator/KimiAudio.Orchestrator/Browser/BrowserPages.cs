@@ -27,6 +27,12 @@ public static class BrowserPages
         tr.segment[aria-current]{background:#fff6d6}
         """;
 
+    /// <summary>
+    /// Where a form's anti-forgery field goes; <see cref="HtmlPage"/> fills it in for the request when the page is written.
+    /// Text from the database is encoded, so it can never contain this ('&lt;' becomes '&amp;lt;').
+    /// </summary>
+    public const string FormTokenSlot = "<!--antiforgery-token-->";
+
     public static string Layout(string title, Html body, bool signedIn = true)
     {
         var h = new Html();
@@ -36,7 +42,7 @@ public static class BrowserPages
             <title>{title} · Kimi-Audio results</title><style>{new RawHtml(Style)}</style></head>
             <body><header><a href="{BrowserSession.PathPrefix}">Kimi-Audio results</a>
             """);
-        if (signedIn) h.Add($"""<form method="post" action="{BrowserEndpoints.LogoutPath}"><button type="submit">Log out</button></form>""");
+        if (signedIn) h.Add($"""<form method="post" action="{BrowserEndpoints.LogoutPath}">{new RawHtml(FormTokenSlot)}<button type="submit">Log out</button></form>""");
         h.Add($"</header><main>{new RawHtml(body.ToString())}</main></body></html>");
         return h.ToString();
     }
@@ -51,7 +57,7 @@ public static class BrowserPages
             """);
         if (error is not null) body.Add($"""<p class="error" id="login-error" role="alert">{error}</p>""");
         body.Add($"""
-            <form class="login" method="post" action="{BrowserSession.LoginPath}">
+            <form class="login" method="post" action="{BrowserSession.LoginPath}">{new RawHtml(FormTokenSlot)}
             <label for="key">API key</label>
             <input type="password" id="key" name="key" autocomplete="off" required autofocus>
             <input type="hidden" name="returnUrl" value="{BrowserSession.SafeReturnUrl(returnUrl)}">
@@ -59,6 +65,13 @@ public static class BrowserPages
             </form>
             """);
         return Layout("Sign in", body, signedIn: false);
+    }
+
+    public static string BadForm(string what)
+    {
+        var body = new Html();
+        body.Add($"""<h1>Bad request</h1><p class="error" id="bad-form">{what}</p><p><a href="{BrowserSession.PathPrefix}">All batches</a></p>""");
+        return Layout("Bad request", body);
     }
 
     public static string NotFound(string what)

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Antiforgery;
+
 namespace KimiAudio.Orchestrator.Browser;
 
 /// <summary>An HTML response of the results browser: UTF-8, never cached, no script allowed to run, not frameable.</summary>
@@ -12,10 +14,18 @@ public sealed class HtmlPage(string html, int statusCode = StatusCodes.Status200
     public Task ExecuteAsync(HttpContext httpContext)
     {
         var response = httpContext.Response;
+        var text = html;
+        if (text.Contains(BrowserPages.FormTokenSlot, StringComparison.Ordinal))
+        {
+            // the token pair: a cookie (set here) and this field; a POST is accepted only with both, for the same signed-in key
+            var tokens = httpContext.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(httpContext);
+            text = text.Replace(BrowserPages.FormTokenSlot,
+                $"<input type=\"hidden\" name=\"{Html.Encode(tokens.FormFieldName)}\" value=\"{Html.Encode(tokens.RequestToken)}\">", StringComparison.Ordinal);
+        }
         response.StatusCode = statusCode;
         response.ContentType = "text/html; charset=utf-8";
         SetSecurityHeaders(response);
-        return response.WriteAsync(html, httpContext.RequestAborted);
+        return response.WriteAsync(text, httpContext.RequestAborted);
     }
 
     /// <summary>Headers every /ui response carries (pages, pictures and audio).</summary>

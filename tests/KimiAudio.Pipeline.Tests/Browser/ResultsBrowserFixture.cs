@@ -34,7 +34,12 @@ public sealed class ResultsBrowserFixture : IAsyncLifetime
         Pipeline = await TestPipeline.CreateAsync();
         await Pipeline.UploadAsync(GoodKey, TestAudio.ToneWav(GoodSeconds));
         await Pipeline.UploadAsync(BadKey, TestAudio.Garbage());
-        await Pipeline.StartOrchestratorAsync();
+        // the tests sign in with the fixture's key far more often than a person would; the limits have tests of their own
+        await Pipeline.StartOrchestratorAsync(new Dictionary<string, string?>
+        {
+            ["Browser:LoginRateLimit:PerAddress"] = "10000",
+            ["Browser:LoginRateLimit:PerKeyPrefix"] = "10000",
+        });
         BaseAddress = Pipeline.Api.BaseAddress!;
         await Pipeline.StartWorkerAsync();
         BatchId = await Pipeline.SubmitAsync(new { source = $"s3://{Pipeline.Bucket}/ui/", task = "asr", outputType = "both" });
@@ -52,11 +57,31 @@ public sealed class ResultsBrowserFixture : IAsyncLifetime
     public async Task DisposeAsync() => await Pipeline.DisposeAsync();
 
     /// <summary>A client without a key that keeps cookies and does not follow redirects (so tests see them).</summary>
-    public HttpClient Anonymous(CookieContainer? cookies = null)
-        => new(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = cookies ?? new CookieContainer(), UseCookies = true })
-        {
-            BaseAddress = BaseAddress,
-        };
+    public HttpClient Anonymous() => AnonymousAt(BaseAddress);
+
+    /// <summary>
+    /// The anti-forgery field of the form on <paramref name="path"/> (the login page, or any signed-in page for the logout
+    /// form); the matching cookie stays in <paramref name="client"/>'s cookie container.
+    /// </summary>
+    public static async Task<string> FormTokenAsync(HttpClient client, string path = "/ui/login")
+    {
+        var html = await client.GetStringAsync(path);
+        var field = System.Text.RegularExpressions.Regex.Match(html, $"name=\"{Orchestrator.Browser.BrowserEndpoints.AntiforgeryFieldName}\" value=\"([^\"]+)\"");
+        Assert.True(field.Success, $"no anti-forgery field on {path}");
+        return WebUtility.HtmlDecode(field.Groups[1].Value);
+    }
+
+    /// <summary>Fills in and sends the login form as a browser would: the page first (token and cookie), then the POST.</summary>
+    public static async Task<HttpResponseMessage> LogInAsync(HttpClient client, string key, string returnUrl = "/ui")
+    {
+        var token = await FormTokenAsync(client);
+        return await client.PostAsync("/ui/login", new FormUrlEncodedContent(
+            [new("key", key), new("returnUrl", returnUrl), new(Orchestrator.Browser.BrowserEndpoints.AntiforgeryFieldName, token)]));
+    }
+
+    /// <summary>A client without a key that keeps cookies and does not follow redirects, for any orchestrator.</summary>
+    public static HttpClient AnonymousAt(Uri baseAddress)
+        => new(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer(), UseCookies = true }) { BaseAddress = baseAddress };
 
     /// <summary>A client that sends the fixture's API key in a header.</summary>
     public HttpClient WithKey()

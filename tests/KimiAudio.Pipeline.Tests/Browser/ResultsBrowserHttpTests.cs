@@ -12,8 +12,8 @@ namespace KimiAudio.Pipeline.Tests.Browser;
 [Collection(ResultsBrowserCollection.Name)]
 public sealed class ResultsBrowserHttpTests(ResultsBrowserFixture f)
 {
-    private static FormUrlEncodedContent LoginForm(string key, string returnUrl = "/ui")
-        => new([new("key", key), new("returnUrl", returnUrl)]);
+    private static Task<HttpResponseMessage> LogInAsync(HttpClient client, string key, string returnUrl = "/ui")
+        => ResultsBrowserFixture.LogInAsync(client, key, returnUrl);
 
     [Fact]
     public async Task An_unauthenticated_page_redirects_to_login_but_the_api_still_answers_401()
@@ -33,7 +33,7 @@ public sealed class ResultsBrowserHttpTests(ResultsBrowserFixture f)
         var login = await client.GetAsync("/ui/login?returnUrl=%2Fui%2Fbatches");
         Assert.Equal(HttpStatusCode.OK, login.StatusCode);
         var html = await login.Content.ReadAsStringAsync();
-        Assert.Contains("<form class=\"login\" method=\"post\" action=\"/ui/login\">", html);
+        Assert.Contains("<form class=\"login\" method=\"post\" action=\"/ui/login\"><input type=\"hidden\" name=\"__RequestVerificationToken\"", html);
         Assert.Contains("name=\"returnUrl\" value=\"/ui/batches\"", html);
     }
 
@@ -143,12 +143,12 @@ public sealed class ResultsBrowserHttpTests(ResultsBrowserFixture f)
     public async Task A_wrong_key_is_refused_and_a_right_one_gives_a_cookie_that_works_for_the_ui_only()
     {
         using var client = f.Anonymous();
-        var wrong = await client.PostAsync("/ui/login", LoginForm("kimia_000000000000_nope"));
+        var wrong = await LogInAsync(client, "kimia_000000000000_nope");
         Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
         Assert.Contains("the API key is invalid or revoked", await wrong.Content.ReadAsStringAsync());
         Assert.False(wrong.Headers.Contains("Set-Cookie"));
 
-        var ok = await client.PostAsync("/ui/login", LoginForm(f.Pipeline.ApiKey, $"/ui/batches/{f.BatchId}"));
+        var ok = await LogInAsync(client, f.Pipeline.ApiKey, $"/ui/batches/{f.BatchId}");
         Assert.Equal(HttpStatusCode.Redirect, ok.StatusCode);
         Assert.Equal($"/ui/batches/{f.BatchId}", ok.Headers.Location?.OriginalString);
         var cookie = ok.Headers.GetValues("Set-Cookie").Single();
@@ -170,7 +170,8 @@ public sealed class ResultsBrowserHttpTests(ResultsBrowserFixture f)
         tampered.Headers.Add("Cookie", cookie.Split(';')[0][..^3] + "xyz");
         Assert.Equal(HttpStatusCode.Redirect, (await bare.SendAsync(tampered)).StatusCode);
 
-        var logout = await client.PostAsync("/ui/logout", null);
+        var token = await ResultsBrowserFixture.FormTokenAsync(client, "/ui"); // the logout form on a signed-in page
+        var logout = await client.PostAsync("/ui/logout", new FormUrlEncodedContent([new(Orchestrator.Browser.BrowserEndpoints.AntiforgeryFieldName, token)]));
         Assert.Equal(HttpStatusCode.Redirect, logout.StatusCode);
         Assert.Equal(HttpStatusCode.Redirect, (await client.GetAsync("/ui")).StatusCode);
     }
@@ -181,7 +182,7 @@ public sealed class ResultsBrowserHttpTests(ResultsBrowserFixture f)
         foreach (var target in new[] { "https://evil.example/", "//evil.example/ui", "/batches", "/uix", "/ui\\..\\x", "/ui/login" })
         {
             using var client = f.Anonymous();
-            var response = await client.PostAsync("/ui/login", LoginForm(f.Pipeline.ApiKey, target));
+            var response = await LogInAsync(client, f.Pipeline.ApiKey, target);
             Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
             Assert.Equal("/ui", response.Headers.Location?.OriginalString);
         }
@@ -192,7 +193,7 @@ public sealed class ResultsBrowserHttpTests(ResultsBrowserFixture f)
     {
         var key = await f.Pipeline.CreateApiKeyAsync("browser-revoked");
         using var client = f.Anonymous();
-        Assert.Equal(HttpStatusCode.Redirect, (await client.PostAsync("/ui/login", LoginForm(key))).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await LogInAsync(client, key)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/ui")).StatusCode);
 
         await using var dataSource = NpgsqlDataSource.Create(f.Pipeline.ConnectionString);
@@ -216,8 +217,9 @@ public sealed class ResultsBrowserHttpTests(ResultsBrowserFixture f)
             await f.Pipeline.StartOrchestratorAsync(settings);
             var second = new Uri(f.Pipeline.Orchestrators[^1].Urls.First());
 
-            using var login = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = first };
-            var response = await login.PostAsync("/ui/login", LoginForm(f.Pipeline.ApiKey));
+            using var login = ResultsBrowserFixture.AnonymousAt(first);
+            using var bare = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false });
+            var response = await LogInAsync(login, f.Pipeline.ApiKey);
             Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
             var cookie = response.Headers.GetValues("Set-Cookie").Single().Split(';')[0];
             Assert.NotEmpty(ring.GetFiles("key-*.xml"));
@@ -226,7 +228,7 @@ public sealed class ResultsBrowserHttpTests(ResultsBrowserFixture f)
             {
                 using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(address, "/ui"));
                 request.Headers.Add("Cookie", cookie);
-                Assert.Equal(expected, (await login.SendAsync(request)).StatusCode); // the fixture's orchestrator has another key ring
+                Assert.Equal(expected, (await bare.SendAsync(request)).StatusCode); // the fixture's orchestrator has another key ring
             }
         }
         finally
