@@ -13,11 +13,11 @@ public sealed class InMemoryObjectStore : IObjectStore
 
     public IReadOnlyDictionary<(string Bucket, string Key), (byte[] Data, string ContentType)> Objects => objects;
 
-    public async IAsyncEnumerable<StoredObject> ListAsync(string bucket, string prefix, [EnumeratorCancellation] CancellationToken ct)
+    public async IAsyncEnumerable<StoredObject> ListAsync(string bucket, string prefix, [EnumeratorCancellation] CancellationToken ct, string? startAfter = null)
     {
         await Task.Yield();
         foreach (var ((b, k), o) in objects.OrderBy(p => p.Key.Key, StringComparer.Ordinal))
-            if (b == bucket && k.StartsWith(prefix, StringComparison.Ordinal)) yield return Describe(b, k, o.Data);
+            if (b == bucket && k.StartsWith(prefix, StringComparison.Ordinal) && (startAfter is null || string.CompareOrdinal(k, startAfter) > 0)) yield return Describe(b, k, o.Data);
     }
 
     public Task<StoredObject?> HeadAsync(string bucket, string key, CancellationToken ct)
