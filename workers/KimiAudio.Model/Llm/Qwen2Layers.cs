@@ -61,6 +61,8 @@ public sealed class AttentionContext
     /// <summary>Bool [B, 1, Lq, T] (true = may attend) or null: plain causal attention starting at slot 0, or a single query that sees every key.</summary>
     public Tensor? Mask { get; init; }
     public IKvCache? Cache { get; init; }
+    /// <summary>Times each layer's attention and MLP when set.</summary>
+    public ILlmProfiler? Profiler { get; init; }
 }
 
 /// <summary>Qwen2 attention: q/k/v with bias, o without; NeoX (half-split) RoPE; grouped-query attention.</summary>
@@ -142,8 +144,10 @@ public sealed class Qwen2DecoderLayer : nn.Module
     public Tensor Forward(Tensor x, AttentionContext ctx, int layerIndex)
     {
         using var scope = NewDisposeScope();
-        var h = x + self_attn.Forward(input_layernorm.forward(x), ctx, layerIndex);
-        return (h + mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
+        Tensor h;
+        using (ctx.Profiler.Span(LlmStage.Attention)) h = x + self_attn.Forward(input_layernorm.forward(x), ctx, layerIndex);
+        using (ctx.Profiler.Span(LlmStage.Mlp)) h += mlp.forward(post_attention_layernorm.forward(h));
+        return h.MoveToOuterDisposeScope();
     }
 }
 
