@@ -171,8 +171,8 @@ public sealed class KimiaLlm : nn.Module
             g = g!.select(1, -1);
         }
         Tensor text, audio;
-        using (profiler.Span(LlmStage.TextHead)) text = lm_head.forward(model.Norm.forward(h));
-        using (profiler.Span(LlmStage.AudioHead)) audio = mimo_output.forward(model.MimoNorm.forward(g!));
+        using (profiler.Span(LlmStage.TextHead)) text = DecodeLinear.Forward(lm_head, model.Norm.forward(h));
+        using (profiler.Span(LlmStage.AudioHead)) audio = DecodeLinear.Forward(mimo_output, model.MimoNorm.forward(g!));
         return new LlmLogits(text.MoveToOuterDisposeScope(), audio.MoveToOuterDisposeScope());
     }
 

@@ -45,7 +45,7 @@ public sealed class Qwen2Mlp : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return down_proj.forward(functional.silu(gate_proj.forward(x)) * up_proj.forward(x)).MoveToOuterDisposeScope();
+        return DecodeLinear.Forward(down_proj, functional.silu(DecodeLinear.Forward(gate_proj, x)) * DecodeLinear.Forward(up_proj, x)).MoveToOuterDisposeScope();
     }
 }
 
@@ -92,9 +92,9 @@ public sealed class Qwen2Attention : nn.Module
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], lq = x.shape[1];
-        var q = q_proj.forward(x).view(b, lq, heads, headDim).transpose(1, 2);
-        var k = k_proj.forward(x).view(b, lq, kvHeads, headDim).transpose(1, 2);
-        var v = v_proj.forward(x).view(b, lq, kvHeads, headDim).transpose(1, 2);
+        var q = DecodeLinear.Forward(q_proj, x).view(b, lq, heads, headDim).transpose(1, 2);
+        var k = DecodeLinear.Forward(k_proj, x).view(b, lq, kvHeads, headDim).transpose(1, 2);
+        var v = DecodeLinear.Forward(v_proj, x).view(b, lq, kvHeads, headDim).transpose(1, 2);
         q = Rotary.Apply(q, ctx.Cos, ctx.Sin);
         k = Rotary.Apply(k, ctx.Cos, ctx.Sin);
         if (ctx.Cache is not null) (k, v) = ctx.Cache.Append(layerIndex, k, v);
@@ -120,7 +120,7 @@ public sealed class Qwen2Attention : nn.Module
                 : functional.scaled_dot_product_attention(q, k, v, ctx.Mask);
         }
         var merged = output.transpose(1, 2).reshape(b, lq, heads * headDim);
-        return o_proj.forward(merged).MoveToOuterDisposeScope();
+        return DecodeLinear.Forward(o_proj, merged).MoveToOuterDisposeScope();
     }
 }
 
