@@ -100,6 +100,27 @@ public static class Machine
         return new Bandwidth(megabytes, 2 * bytes / copy / 1e9, bytes / read / 1e9);
     }
 
+    /// <summary>One timed copy of a 256 MB buffer per call (bytes read + written per second, GB/s), to interleave with model steps.</summary>
+    public sealed class CopyProbe(Device device) : IDisposable
+    {
+        private readonly Tensor src = ones(64L << 20, dtype: ScalarType.Float32, device: device).DetachFromDisposeScope();
+        private readonly Tensor dst = empty(64L << 20, dtype: ScalarType.Float32, device: device).DetachFromDisposeScope();
+
+        public double GBps()
+        {
+            var sw = Stopwatch.StartNew();
+            dst.copy_(src);
+            Sync(device);
+            return 2.0 * src.NumberOfElements * 4 / sw.Elapsed.TotalSeconds / 1e9;
+        }
+
+        public void Dispose()
+        {
+            src.Dispose();
+            dst.Dispose();
+        }
+    }
+
     private static void Sync(Device device)
     {
         if (device.type == TorchSharp.DeviceType.CUDA) cuda.synchronize(device);

@@ -53,6 +53,8 @@ public sealed class DecodeResult
     public required long EmbeddingRowBytes { get; init; }
     public required long KvBytesPerPosition { get; init; }
     public required double RssMbPerSlot { get; init; }
+    /// <summary>Copy bandwidth (bytes read + written per second, GB/s), median of one copy per round, in the same rounds as the steps.</summary>
+    public required double CopyGBps { get; init; }
 
     public bool Has(int batch, int context) => Lanes.ContainsKey((batch, context));
 
@@ -119,6 +121,8 @@ public sealed class DecodeBench(KimiaLlm llm, Options opts)
         shapes.Add((16, prompt));
         var lanes = new List<DecodeResult.Lane>();
         double prefill = double.NaN, rssPerSlot = double.NaN;
+        var copies = new List<double>();
+        using var copy = new Machine.CopyProbe(llm.Device);
         try
         {
             foreach (var (batch, context) in shapes)
@@ -136,6 +140,7 @@ public sealed class DecodeBench(KimiaLlm llm, Options opts)
             }
             for (int round = 0; round < opts.Steps; round++)
             {
+                copies.Add(copy.GBps());
                 foreach (var lane in lanes)
                 {
                     Fill(lane);
@@ -159,6 +164,7 @@ public sealed class DecodeBench(KimiaLlm llm, Options opts)
                 EmbeddingRowBytes = 2L * c.HiddenSize * SlotKvCache.ElementSize(llm.DType),
                 KvBytesPerPosition = SlotKvCache.BytesPerPosition(c, llm.DType),
                 RssMbPerSlot = rssPerSlot,
+                CopyGBps = copies.Order().ElementAt(copies.Count / 2),
             };
             foreach (var lane in lanes) result.Lanes[(lane.Batch, lane.Context)] = lane;
             return result;

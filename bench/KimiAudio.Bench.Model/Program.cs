@@ -49,7 +49,7 @@ try
                 double gbps = bytes / (step / 1000) / 1e9;
                 cost.Add([
                     name, dtypeName, $"{batch}", $"{step:F1}", P(s.Attention), P(s.Mlp), P(s.TextHead), P(s.AudioHead), P(s.Sampling), P(s.Other),
-                    $"{bytes / 1e6:F0}", $"{gbps:F1}", $"{100 * gbps / bandwidth.CopyGBps:F0}%",
+                    $"{bytes / 1e6:F0}", $"{gbps:F1}", $"{r.CopyGBps:F1}", $"{100 * gbps / r.CopyGBps:F0}%",
                 ]);
             }
             sizing.Add([
@@ -70,9 +70,10 @@ Table.Print(["config", "dtype", "prefill tok/s", "decode tok/s b1", "b1 step ms 
 Console.WriteLine($"b1 = one row decoding at context M = {opts.Prompt} (prompt) + the steps; decode tok/s b1 = 1000 / (b1 step ms at M), the one batch-1 figure every column uses;");
 Console.WriteLine($"S/L = contexts {DecodeBench.ShortOf(opts.Prompt)} and {DecodeBench.LongOf(opts.Prompt)} (flat = the cache works). RTF b1 = b1 step / 80 ms (a speech token's duration). b16/b1 = (b16 tok/s) / (b1 tok/s), same rounds.");
 Console.WriteLine();
-Table.Print(["config", "dtype", "batch", "step ms", "attention", "MLPs", "text head", "audio head", "sampling", "other", "MB read/step", "GB/s", "of copy BW"], cost);
+Table.Print(["config", "dtype", "batch", "step ms", "attention", "MLPs", "text head", "audio head", "sampling", "other", "MB read/step", "GB/s", "copy GB/s", "of copy BW"], cost);
 Console.WriteLine("shares of the median step at context M (profiler spans summed over the timed steps ÷ their total time); other = embedding, rotary tables, masks, slot bookkeeping.");
-Console.WriteLine("MB read/step = weights read by a decode step (every layer, both norms and heads, the gathered embedding rows) + the KV cache it attends over; GB/s = that ÷ step time.");
+Console.WriteLine("MB read/step = weights read by a decode step (every layer, both norms and heads, the gathered embedding rows) + the KV cache it attends over; GB/s = that ÷ step time;");
+Console.WriteLine("copy GB/s = a 256 MB copy timed once per round between the steps (bytes read + written), so both see the same load; of copy BW = GB/s ÷ copy GB/s.");
 Console.WriteLine();
 Table.Print(["config", "dtype", "weights MB/step", "KV KB/token", "KV MB/slot @1500", "RSS MB/slot (b16)"], sizing);
 Console.WriteLine("KV KB/token = keys + values of every layer (trunk + MIMO) for one position; @1500 = the reference bound of an output_type both sequence;");
