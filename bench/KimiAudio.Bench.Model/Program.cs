@@ -54,7 +54,7 @@ try
             }
             sizing.Add([
                 name, dtypeName, $"{r.WeightBytesPerStep / 1e6:F0}", $"{r.KvBytesPerPosition / 1024.0:F1}",
-                $"{r.KvBytesPerPosition * 1500 / 1e6:F1}", $"{r.RssMbPerSlot:F1}",
+                $"{r.KvBytesPerPosition * 1500 / 1e6:F1}", r.RssMbPerSlot > 0.05 ? $"{r.RssMbPerSlot:F1}" : "reused",
             ]);
             Console.WriteLine($"done {name} {dtypeName} (load {Machine.LoadAverage()})");
         }
@@ -77,7 +77,7 @@ Console.WriteLine("copy GB/s = a 256 MB copy timed once per round between the st
 Console.WriteLine();
 Table.Print(["config", "dtype", "weights MB/step", "KV KB/token", "KV MB/slot @1500", "RSS MB/slot (b16)"], sizing);
 Console.WriteLine("KV KB/token = keys + values of every layer (trunk + MIMO) for one position; @1500 = the reference bound of an output_type both sequence;");
-Console.WriteLine("RSS MB/slot = resident memory the 16-row engine added (prefill + decode, KV and activations) ÷ 16.");
+Console.WriteLine("RSS MB/slot = resident memory the 16-row engine added (prefill + decode, KV and activations) ÷ 16; reused = it fitted in memory an earlier run freed.");
 Console.WriteLine($"load at end: {Machine.LoadAverage()} (a busy machine gives floors)");
 
 static string F(double x) => x.ToString(x >= 100 ? "F0" : "F1", CultureInfo.InvariantCulture);
