@@ -71,7 +71,7 @@ Console.WriteLine($"b1 = one row decoding at context M = {opts.Prompt} (prompt) 
 Console.WriteLine($"S/L = contexts {DecodeBench.ShortOf(opts.Prompt)} and {DecodeBench.LongOf(opts.Prompt)} (flat = the cache works). RTF b1 = b1 step / 80 ms (a speech token's duration). b16/b1 = (b16 tok/s) / (b1 tok/s), same rounds.");
 Console.WriteLine();
 Table.Print(["config", "dtype", "batch", "step ms", "attention", "MLPs", "text head", "audio head", "sampling", "other", "MB read/step", "GB/s", "copy GB/s", "of copy BW"], cost);
-Console.WriteLine("shares of the median step at context M (profiler spans summed over the timed steps ÷ their total time); other = embedding, rotary tables, masks, slot bookkeeping.");
+Console.WriteLine("shares of the timed steps at context M (profiler spans summed over them ÷ their total time); other = embedding, rotary tables, masks, slot bookkeeping.");
 Console.WriteLine("MB read/step = weights read by a decode step (every layer, both norms and heads, the gathered embedding rows) + the KV cache it attends over; GB/s = that ÷ step time;");
 Console.WriteLine("copy GB/s = a 256 MB copy timed once per round between the steps (bytes read + written), so both see the same load; of copy BW = GB/s ÷ copy GB/s.");
 Console.WriteLine();
