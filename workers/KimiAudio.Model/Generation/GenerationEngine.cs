@@ -322,6 +322,7 @@ public sealed class GenerationEngine : IDisposable
     private void SampleAndAdvance(IReadOnlyList<GenerationRow> rows, LlmLogits logits, List<GenerationRow> finished)
     {
         OnLogits?.Invoke(rows, logits);
+        using var span = llm.Profiler.Span(LlmStage.Sampling);
         var textIds = Sampler.Sample(logits.Text, rows.Select(r => r.Request.Sampling.Text).ToList(),
             rows.Select(r => r.TextHistory).ToList(), rows.Select(r => r.Rng).ToList());
         var audioIds = Sampler.Sample(logits.Audio, rows.Select(r => r.Request.Sampling.Audio).ToList(),

@@ -69,6 +69,8 @@ public sealed class KimiaLlm : nn.Module
     public Device Device { get; }
     public ScalarType DType { get; }
     public int CacheLayers => Config.NumHiddenLayers + Config.MimoLayers;
+    /// <summary>Optional timing callback for the stages of every forward (and the generation engine's sampling); null = off.</summary>
+    public ILlmProfiler? Profiler { get; set; }
 
     public KimiaLlm(KimiAudioConfig c, Device device, ScalarType dtype) : base(nameof(KimiaLlm))
     {
@@ -143,7 +145,8 @@ public sealed class KimiaLlm : nn.Module
     {
         using var scope = NewDisposeScope();
         var (cos, sin) = Rotary.Tables(positions.to(Device), invFreq, DType);
-        var ctx = new AttentionContext { Cos = cos, Sin = sin, Mask = mask?.to(Device), Cache = cache };
+        var profiler = Profiler;
+        var ctx = new AttentionContext { Cos = cos, Sin = sin, Mask = mask?.to(Device), Cache = cache, Profiler = profiler };
         var h = inputsEmbeds;
         Tensor? g = null;
         var layers = model.Layers;
@@ -167,8 +170,9 @@ public sealed class KimiaLlm : nn.Module
             h = h.select(1, -1);
             g = g!.select(1, -1);
         }
-        var text = lm_head.forward(model.Norm.forward(h));
-        var audio = mimo_output.forward(model.MimoNorm.forward(g!));
+        Tensor text, audio;
+        using (profiler.Span(LlmStage.TextHead)) text = DecodeLinear.Forward(lm_head, model.Norm.forward(h));
+        using (profiler.Span(LlmStage.AudioHead)) audio = DecodeLinear.Forward(mimo_output, model.MimoNorm.forward(g!));
         return new LlmLogits(text.MoveToOuterDisposeScope(), audio.MoveToOuterDisposeScope());
     }
 

@@ -45,7 +45,7 @@ public sealed class Qwen2Mlp : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return down_proj.forward(functional.silu(gate_proj.forward(x)) * up_proj.forward(x)).MoveToOuterDisposeScope();
+        return DecodeLinear.Forward(down_proj, functional.silu(DecodeLinear.Forward(gate_proj, x)) * DecodeLinear.Forward(up_proj, x)).MoveToOuterDisposeScope();
     }
 }
 
@@ -61,6 +61,8 @@ public sealed class AttentionContext
     /// <summary>Bool [B, 1, Lq, T] (true = may attend) or null: plain causal attention starting at slot 0, or a single query that sees every key.</summary>
     public Tensor? Mask { get; init; }
     public IKvCache? Cache { get; init; }
+    /// <summary>Times each layer's attention and MLP when set.</summary>
+    public ILlmProfiler? Profiler { get; init; }
 }
 
 /// <summary>Qwen2 attention: q/k/v with bias, o without; NeoX (half-split) RoPE; grouped-query attention.</summary>
@@ -90,9 +92,9 @@ public sealed class Qwen2Attention : nn.Module
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], lq = x.shape[1];
-        var q = q_proj.forward(x).view(b, lq, heads, headDim).transpose(1, 2);
-        var k = k_proj.forward(x).view(b, lq, kvHeads, headDim).transpose(1, 2);
-        var v = v_proj.forward(x).view(b, lq, kvHeads, headDim).transpose(1, 2);
+        var q = DecodeLinear.Forward(q_proj, x).view(b, lq, heads, headDim).transpose(1, 2);
+        var k = DecodeLinear.Forward(k_proj, x).view(b, lq, kvHeads, headDim).transpose(1, 2);
+        var v = DecodeLinear.Forward(v_proj, x).view(b, lq, kvHeads, headDim).transpose(1, 2);
         q = Rotary.Apply(q, ctx.Cos, ctx.Sin);
         k = Rotary.Apply(k, ctx.Cos, ctx.Sin);
         if (ctx.Cache is not null) (k, v) = ctx.Cache.Append(layerIndex, k, v);
@@ -118,7 +120,7 @@ public sealed class Qwen2Attention : nn.Module
                 : functional.scaled_dot_product_attention(q, k, v, ctx.Mask);
         }
         var merged = output.transpose(1, 2).reshape(b, lq, heads * headDim);
-        return o_proj.forward(merged).MoveToOuterDisposeScope();
+        return DecodeLinear.Forward(o_proj, merged).MoveToOuterDisposeScope();
     }
 }
 
@@ -142,8 +144,10 @@ public sealed class Qwen2DecoderLayer : nn.Module
     public Tensor Forward(Tensor x, AttentionContext ctx, int layerIndex)
     {
         using var scope = NewDisposeScope();
-        var h = x + self_attn.Forward(input_layernorm.forward(x), ctx, layerIndex);
-        return (h + mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
+        Tensor h;
+        using (ctx.Profiler.Span(LlmStage.Attention)) h = x + self_attn.Forward(input_layernorm.forward(x), ctx, layerIndex);
+        using (ctx.Profiler.Span(LlmStage.Mlp)) h += mlp.forward(post_attention_layernorm.forward(h));
+        return h.MoveToOuterDisposeScope();
     }
 }
 
