@@ -61,7 +61,7 @@ public sealed class BatchSubmitter(BatchRepository repository, SourceReader read
     /// <summary>Returns how many of the page were skipped as already annotated, or null when the batch was cancelled meanwhile.</summary>
     private async Task<int?> SubmitPageAsync(Guid batchId, ValidatedBatch batch, List<SourceItem> page, int seqBase, CancellationToken ct)
     {
-        if (await repository.GetStateAsync(batchId, ct) == "cancelled") return null;
+        if (await repository.GetStateAsync(batchId, ct) == PipelineState.Batch.Cancelled) return null;
         var hashes = page.Select(i => OptionsHash.Compute(batch.Task, batch.Question, i.Prompt, batch.OutputType, batch.Sampling)).ToArray();
         var known = page.Select((item, i) => (item, i)).Where(p => p.item.ETag is not null && p.item.Size is not null).ToList();
         var reusable = await repository.FindReusableAsync(
@@ -71,11 +71,11 @@ public sealed class BatchSubmitter(BatchRepository repository, SourceReader read
         var rows = page.Select((item, i) =>
         {
             Guid? reused = item.ETag is not null && item.Size is not null && reusable.TryGetValue((item.ETag, item.Size.Value, hashes[i]), out var r) ? r : null;
-            return new JobRow(NewId.NextGuid(), seqBase + i + 1, reused is null ? "pending" : "skipped", item, hashes[i], reused is null ? publishDeadline : null, reused);
+            return new JobRow(NewId.NextGuid(), seqBase + i + 1, reused is null ? PipelineState.Job.Pending : PipelineState.Job.Skipped, item, hashes[i], reused is null ? publishDeadline : null, reused);
         }).ToList();
         await repository.InsertJobsAsync(batchId, rows, ct);
 
-        var toRun = rows.Where(r => r.State == "pending").ToList();
+        var toRun = rows.Where(r => r.State == PipelineState.Job.Pending).ToList();
         await Task.WhenAll(toRun.Select(r => bus.Publish(ProcessAudioFactory.Create(batchId, batch, r), c => c.SetPriority(batch.Priority), ct)));
         await repository.MarkQueuedAsync(toRun.Select(r => r.JobId).ToArray(), ct);
         return rows.Count - toRun.Count;

@@ -269,11 +269,11 @@ public sealed class JobProcessor(
         var delay = options.RedeliveryBaseDelaySeconds * Math.Pow(2, Math.Min(job.Attempt - 1, 16)) * (0.8 + 0.4 * Random.Shared.NextDouble());
         var state = await repository.AttemptFailedAsync(m.JobId, identity.Id, $"attempt {job.Attempt}: {reason}", delay, ct);
         logger.LogWarning(ex, "Job {JobId} attempt {Attempt} failed ({State}): {Reason}", m.JobId, job.Attempt, state ?? "lease lost", reason);
-        EndJob(job, state switch { "failed" => "failed", "queued" => "retry", _ => "lease_lost" });
+        EndJob(job, state switch { PipelineState.Job.Failed => "failed", PipelineState.Job.Queued => "retry", _ => "lease_lost" });
         return state switch
         {
-            "failed" => new JobOutcome(m, JobOutcomeKind.AttemptsExhausted, reason),
-            "queued" => new JobOutcome(m, JobOutcomeKind.RetryScheduled, reason),
+            PipelineState.Job.Failed => new JobOutcome(m, JobOutcomeKind.AttemptsExhausted, reason),
+            PipelineState.Job.Queued => new JobOutcome(m, JobOutcomeKind.RetryScheduled, reason),
             _ => new JobOutcome(m, JobOutcomeKind.LeaseLost, reason),
         };
     }
