@@ -7,7 +7,7 @@
 #      as is and with all components enabled;
 #   3. the rendered objects pass consistency checks: apiVersion/kind/name present; every ConfigMap, Secret and PVC
 #      that a pod references exists (optional ones excepted); no image is left unresolved; the KEDA queue equals
-#      Worker__QueueName; the KEDA target is >= the worker prefetch; the worker's grace period exceeds the host
+#      WORK_QUEUE of ConfigMap kimia-infra; the KEDA target is >= the worker prefetch; the worker's grace period exceeds the host
 #      shutdown timeout; GPU request and toleration present.
 # Usage: infra/k8s/validate.sh      (exit 0 = all good)
 set -euo pipefail
@@ -96,12 +96,13 @@ for (const file of rendered) {
     }
   }
   const cfg = (objs.find(o => o.kind === 'ConfigMap' && o.metadata.name === 'kimia-config') || {}).data || {};
+  const infra = (objs.find(o => o.kind === 'ConfigMap' && o.metadata.name === 'kimia-infra') || {}).data || {};
   const so = objs.find(o => o.kind === 'ScaledObject' && o.metadata.name === 'kimia-worker');
   const worker = objs.find(o => o.kind === 'Deployment' && o.metadata.name === 'kimia-worker');
   if (!so || !worker) { fail(name, 'kimia-worker Deployment or ScaledObject missing'); continue; }
   const trig = so.spec.triggers[0].metadata;
-  if (trig.queueName !== cfg.Worker__QueueName) fail(name, `KEDA queue ${trig.queueName} != Worker__QueueName ${cfg.Worker__QueueName}`);
-  if (Number(trig.value) < Number(cfg.Worker__PrefetchCount)) fail(name, `KEDA target ${trig.value} < prefetch ${cfg.Worker__PrefetchCount}`);
+  if (trig.queueName !== infra.WORK_QUEUE) fail(name, `KEDA queue ${trig.queueName} != WORK_QUEUE ${infra.WORK_QUEUE}`);
+  if (Number(trig.value) < Number(cfg.Worker__MaxJobsInFlight)) fail(name, `KEDA target ${trig.value} < prefetch ${cfg.Worker__MaxJobsInFlight}`);
   if (so.spec.scaleTargetRef.name !== worker.metadata.name) fail(name, 'ScaledObject does not target kimia-worker');
   if ('replicas' in worker.spec) fail(name, 'worker Deployment sets replicas (KEDA owns it)');
   const wps = worker.spec.template.spec;

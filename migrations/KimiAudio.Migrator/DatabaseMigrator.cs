@@ -2,6 +2,8 @@ using System.Reflection;
 using DbUp;
 using DbUp.Engine;
 using DbUp.Engine.Output;
+using KimiAudio.Configuration;
+using KimiAudio.Infrastructure.Data;
 
 namespace KimiAudio.Migrator;
 
@@ -10,6 +12,18 @@ public static class DatabaseMigrator
 {
     /// <summary>Journal table (schema public) that records the applied scripts by file name.</summary>
     public const string JournalTable = "schemaversions";
+
+    /// <summary>
+    /// The connection string of the migrator and of `kimia migrate` / `kimia keys`: <paramref name="given"/> (--connection)
+    /// when set, else Database:ConnectionString exactly as the services read it (Database__ConnectionString, or
+    /// POSTGRES_CONNECTION through <see cref="WellKnownEnvironment"/>); null when none is set.
+    /// </summary>
+    public static string? ConnectionString(string? given) =>
+        given is { Length: > 0 } ? given : WellKnownEnvironment.Build()[DatabaseOptions.ConnectionStringKey] is { Length: > 0 } cs ? cs : null;
+
+    /// <summary>The error when <see cref="ConnectionString"/> found none.</summary>
+    public static string NoConnectionString =>
+        $"no connection string: pass --connection or set {WellKnownEnvironment.Spellings(DatabaseOptions.ConnectionStringKey)}";
 
     /// <summary>The embedded scripts, ordered by their numbered file names.</summary>
     public static IReadOnlyList<SqlScript> Scripts()

@@ -1,12 +1,10 @@
 using KimiAudio.Migrator;
 
 // kimia-migrate [migrate|list] [--connection <npgsql connection string>]
-// The connection string defaults to $POSTGRES_CONNECTION, then $ConnectionStrings__Postgres.
+// The connection string defaults to Database:ConnectionString as the services read it ($Database__ConnectionString or $POSTGRES_CONNECTION).
 var command = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "migrate";
 var connectionIndex = Array.IndexOf(args, "--connection");
-var connectionString = connectionIndex >= 0 && connectionIndex + 1 < args.Length
-    ? args[connectionIndex + 1]
-    : Environment.GetEnvironmentVariable("POSTGRES_CONNECTION") ?? Environment.GetEnvironmentVariable("ConnectionStrings__Postgres");
+var connectionString = DatabaseMigrator.ConnectionString(connectionIndex >= 0 && connectionIndex + 1 < args.Length ? args[connectionIndex + 1] : null);
 
 switch (command)
 {
@@ -16,7 +14,7 @@ switch (command)
     case "migrate":
         if (string.IsNullOrWhiteSpace(connectionString))
         {
-            Console.Error.WriteLine("No connection string: pass --connection or set POSTGRES_CONNECTION.");
+            Console.Error.WriteLine(DatabaseMigrator.NoConnectionString + ".");
             return 1;
         }
         try

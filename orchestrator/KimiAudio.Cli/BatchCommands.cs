@@ -1,14 +1,13 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using KimiAudio.Contracts;
 
 namespace KimiAudio.Cli;
 
 /// <summary>`kimia status|results|export|subtitles|cancel|retry-failed`: watching batches and reading their results through the API.</summary>
 public static class BatchCommands
 {
-    public static readonly string[] BatchStates = ["submitting", "running", "completed", "cancelled"];
-    public static readonly string[] JobStates = ["pending", "queued", "running", "succeeded", "failed", "cancelled", "skipped"];
     public static readonly string[] ExportFormats = ["jsonl", "csv", "parquet"];
 
     public static IEnumerable<Command> Create(Option<string> api, Option<string?> apiKey)
@@ -31,7 +30,7 @@ public static class BatchCommands
         var batchId = new Argument<string?>("batch-id") { Description = "a batch id; without it: the newest batches as a table", Arity = ArgumentArity.ZeroOrOne };
         var watch = new Option<bool>("--watch") { Description = "keep showing progress until the batch is finished (a live bar on a terminal, plain lines otherwise)" };
         var state = new Option<string?>("--state") { Description = "only batches in this state (list only)" };
-        state.AcceptOnlyFromAmong(BatchStates);
+        state.AcceptOnlyFromAmong([.. PipelineState.Batch.All]);
         var limit = new Option<int>("--limit") { Description = "most batches listed (1-1000)", DefaultValueFactory = _ => 50 };
         var command = new Command("status", "Show a batch's progress (bar and ETA on a terminal), or list the newest batches") { batchId, watch, state, limit };
         command.SetAction((parse, ct) => CliAction.RunAsync(async () =>
@@ -70,7 +69,7 @@ public static class BatchCommands
         var batch = new Option<string?>("--batch") { Description = "only this batch (its id)" };
         var task = new Option<string?>("--task") { Description = "only batches of this task (asr, caption, qa, emotion, chat, ...)" };
         var state = new Option<string?>("--state") { Description = "only jobs in this state" };
-        state.AcceptOnlyFromAmong(JobStates);
+        state.AcceptOnlyFromAmong([.. PipelineState.Job.All]);
         var query = new Option<string?>("--query") { Description = "only results whose text contains this (case-insensitive)" };
         var json = new Option<bool>("--json") { Description = "one JSON object per line instead of a table" };
         var limit = new Option<int?>("--limit") { Description = "most rows (default: all)" };
@@ -117,7 +116,7 @@ public static class BatchCommands
         return
         [
             r.GetProperty("input").GetString()!,
-            state == "skipped" && hasResult ? "reused" : state,
+            state == PipelineState.Job.Skipped && hasResult ? "reused" : state,
             seconds.ValueKind == JsonValueKind.Number ? seconds.GetDouble().ToString("F1", CultureInfo.InvariantCulture) : "",
             hasResult ? result.GetProperty("text").GetString()! : r.GetProperty("error").GetString() ?? "",
             hasResult ? result.GetProperty("artifact").GetString() ?? "" : "",

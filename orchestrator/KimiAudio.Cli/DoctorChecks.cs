@@ -4,7 +4,9 @@ using System.Text;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Dapper;
+using KimiAudio.Configuration;
 using KimiAudio.Infrastructure;
+using KimiAudio.Infrastructure.Data;
 using KimiAudio.Infrastructure.Storage;
 using KimiAudio.Migrator;
 using Microsoft.Extensions.Configuration;
@@ -42,7 +44,7 @@ public sealed class DoctorChecks(IConfiguration config, Uri api, string? apiKey,
 
     private async Task<string?> BrokerAsync(CancellationToken ct)
     {
-        var uri = Required("RabbitMq:Uri", "RABBITMQ_URI");
+        var uri = Required("RabbitMq:Uri");
         var factory = new ConnectionFactory
         {
             Uri = new Uri(uri), RequestedConnectionTimeout = TimeSpan.FromSeconds(timeoutSeconds), AutomaticRecoveryEnabled = false,
@@ -80,7 +82,7 @@ public sealed class DoctorChecks(IConfiguration config, Uri api, string? apiKey,
 
     private async Task<string?> DatabaseAsync(CancellationToken ct)
     {
-        var builder = new NpgsqlConnectionStringBuilder(Required("Database:ConnectionString", "POSTGRES_CONNECTION")) { Timeout = timeoutSeconds, Pooling = false };
+        var builder = new NpgsqlConnectionStringBuilder(Required(DatabaseOptions.ConnectionStringKey)) { Timeout = timeoutSeconds, Pooling = false };
         var where = $"{builder.Host}:{builder.Port}/{builder.Database}";
         await using var connection = new NpgsqlConnection(builder.ConnectionString);
         try
@@ -186,9 +188,9 @@ public sealed class DoctorChecks(IConfiguration config, Uri api, string? apiKey,
         return $"{api}: healthy, API key accepted";
     }
 
-    private string Required(string key, string variable)
+    private string Required(string key)
         => config[key] is { Length: > 0 } value ? value
-            : throw new DoctorProblem($"{key} is not set", $"set {variable} (see .run/services.env) or {key.Replace(":", "__", StringComparison.Ordinal)}");
+            : throw new DoctorProblem($"{key} is not set", $"set {WellKnownEnvironment.Spellings(key)} (see .run/services.env)");
 
     private string? Optional(string key) => config[key] is { Length: > 0 } value ? value : null;
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using KimiAudio.Configuration;
 
 namespace KimiAudio.Cli;
 
@@ -23,7 +24,7 @@ public static class DoctorCommand
                 Console.Error.WriteLine($"kimia: --timeout must be between 1 and 120 seconds (got {seconds})");
                 return CliAction.Usage;
             }
-            var checks = new DoctorChecks(ServiceConfiguration.Build(), new Uri(parse.GetValue(api)!), parse.GetValue(apiKey), parse.GetValue(model), parse.GetValue(bucket), seconds);
+            var checks = new DoctorChecks(WellKnownEnvironment.Build(), new Uri(parse.GetValue(api)!), parse.GetValue(apiKey), parse.GetValue(model), parse.GetValue(bucket), seconds);
             var failed = 0;
             foreach (var (name, check) in checks.All())
             {

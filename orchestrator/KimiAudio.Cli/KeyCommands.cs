@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using KimiAudio.Infrastructure.Auth;
+using KimiAudio.Migrator;
 using Npgsql;
 
 namespace KimiAudio.Cli;
@@ -10,7 +11,7 @@ public static class KeyCommands
 {
     public static Command Create()
     {
-        var connection = new Option<string?>("--connection") { Description = "PostgreSQL connection string (default $POSTGRES_CONNECTION)", Recursive = true };
+        var connection = new Option<string?>("--connection") { Description = "PostgreSQL connection string (default $Database__ConnectionString or $POSTGRES_CONNECTION)", Recursive = true };
         var keys = new Command("keys", "Create, list and revoke the API keys of the orchestrator's HTTP API") { connection };
 
         var name = new Argument<string>("name") { Description = "what the key is for, e.g. ci or alice (letters, digits, . _ -; starts with a letter)" };
@@ -51,8 +52,7 @@ public static class KeyCommands
 
     private static Task<int> RunAsync(string? connectionString, Func<ApiKeyStore, Task> action) => CliAction.RunAsync(async () =>
     {
-        var cs = connectionString ?? Environment.GetEnvironmentVariable("POSTGRES_CONNECTION")
-            ?? throw new CliException("no connection string: pass --connection or set POSTGRES_CONNECTION");
+        var cs = DatabaseMigrator.ConnectionString(connectionString) ?? throw new CliException(DatabaseMigrator.NoConnectionString);
         await using var dataSource = NpgsqlDataSource.Create(cs);
         await action(new ApiKeyStore(dataSource));
     });

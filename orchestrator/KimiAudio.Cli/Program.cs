@@ -51,12 +51,11 @@ submit.SetAction(async (parse, ct) => await CliAction.RunAsync(async () =>
 }));
 root.Subcommands.Add(submit);
 
-var connection = new Option<string?>("--connection") { Description = "PostgreSQL connection string (default $POSTGRES_CONNECTION)" };
+var connection = new Option<string?>("--connection") { Description = "PostgreSQL connection string (default $Database__ConnectionString or $POSTGRES_CONNECTION)" };
 var migrate = new Command("migrate", "Apply the database migrations") { connection };
 migrate.SetAction(parse => CliAction.RunAsync(() =>
 {
-    var cs = parse.GetValue(connection) ?? Environment.GetEnvironmentVariable("POSTGRES_CONNECTION")
-        ?? throw new CliException("no connection string: pass --connection or set POSTGRES_CONNECTION");
+    var cs = DatabaseMigrator.ConnectionString(parse.GetValue(connection)) ?? throw new CliException(DatabaseMigrator.NoConnectionString);
     var result = DatabaseMigrator.Migrate(cs, Console.Out);
     if (!result.Successful) throw new CliException($"migration failed at {result.ErrorScript?.Name}: {result.Error?.Message}");
     return Task.CompletedTask;

@@ -1,3 +1,4 @@
+using KimiAudio.Configuration;
 using KimiAudio.Infrastructure;
 using KimiAudio.Infrastructure.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,7 +13,7 @@ public static class Uploader
         if (!directory.Exists) throw new CliException($"{directory.FullName} does not exist");
         if (!S3Uri.TryParse(target, out var location)) throw new CliException($"'{target}' is not s3://bucket/prefix");
         await using var services = new ServiceCollection()
-            .AddSingleton(ServiceConfiguration.Build())
+            .AddSingleton(WellKnownEnvironment.Build())
             .AddPipelineResilience()
             .AddObjectStore()
             .BuildServiceProvider();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using KimiAudio.Contracts;
 
 namespace KimiAudio.Cli;
 
@@ -16,8 +17,8 @@ public static class Views
         var eta = batch.GetProperty("etaSeconds").ValueKind == JsonValueKind.Number ? $"{batch.GetProperty("etaSeconds").GetDouble():F0}s" : "?";
         return string.Create(CultureInfo.InvariantCulture,
             $"[{new string('#', filled)}{new string('-', width - filled)}] {finished}/{total} {share:P0}  " +
-            $"ok {counts.GetProperty("succeeded").GetInt32()} failed {counts.GetProperty("failed").GetInt32()} " +
-            $"skipped {counts.GetProperty("skipped").GetInt32()} running {counts.GetProperty("running").GetInt32()}  " +
+            $"ok {counts.GetProperty(PipelineState.Job.Succeeded).GetInt32()} failed {counts.GetProperty(PipelineState.Job.Failed).GetInt32()} " +
+            $"skipped {counts.GetProperty(PipelineState.Job.Skipped).GetInt32()} running {counts.GetProperty(PipelineState.Job.Running).GetInt32()}  " +
             $"{batch.GetProperty("jobsPerSecond").GetDouble():F1} jobs/s  ETA {eta}");
     }
 
@@ -30,9 +31,9 @@ public static class Views
         var eta = batch.GetProperty("etaSeconds").ValueKind == JsonValueKind.Number ? $"{batch.GetProperty("etaSeconds").GetDouble():F0}s" : "unknown";
         return string.Create(CultureInfo.InvariantCulture,
             $"batch {batch.GetProperty("batchId").GetGuid()} {batch.GetProperty("state").GetString()}: finished {finished}/{total}, " +
-            $"succeeded {counts.GetProperty("succeeded").GetInt32()}, failed {counts.GetProperty("failed").GetInt32()}, " +
-            $"skipped {counts.GetProperty("skipped").GetInt32()}, cancelled {counts.GetProperty("cancelled").GetInt32()}, " +
-            $"running {counts.GetProperty("running").GetInt32()}, {batch.GetProperty("jobsPerSecond").GetDouble():F1} jobs/s, ETA {eta}");
+            $"succeeded {counts.GetProperty(PipelineState.Job.Succeeded).GetInt32()}, failed {counts.GetProperty(PipelineState.Job.Failed).GetInt32()}, " +
+            $"skipped {counts.GetProperty(PipelineState.Job.Skipped).GetInt32()}, cancelled {counts.GetProperty(PipelineState.Job.Cancelled).GetInt32()}, " +
+            $"running {counts.GetProperty(PipelineState.Job.Running).GetInt32()}, {batch.GetProperty("jobsPerSecond").GetDouble():F1} jobs/s, ETA {eta}");
     }
 
     /// <summary>

@@ -1,4 +1,4 @@
-using KimiAudio.Infrastructure;
+using KimiAudio.Configuration;
 using KimiAudio.ServiceDefaults.Observability;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;

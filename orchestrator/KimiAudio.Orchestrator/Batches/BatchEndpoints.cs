@@ -1,4 +1,5 @@
 using Amazon.S3;
+using KimiAudio.Contracts;
 using KimiAudio.Infrastructure.Storage;
 using KimiAudio.Orchestrator.Export;
 using KimiAudio.Orchestrator.Jobs;
@@ -29,7 +30,7 @@ public static class BatchEndpoints
             .WithQueryParameters(SeqAfterDoc, SeqLimitDoc)
             .Produces<SeqPage<ResultView>>();
         batches.MapGet("/", ListAsync).WithSummary("Batches newest first with their job counts; filter state; keyset paged by 'after'")
-            .WithQueryParameters(QueryParameterDoc.OneOf("state", "Only batches in this state", BatchSummary.States), QueryParameters.CursorDoc(), QueryParameters.LimitDoc())
+            .WithQueryParameters(QueryParameterDoc.OneOf("state", "Only batches in this state", PipelineState.Batch.All), QueryParameters.CursorDoc(), QueryParameters.LimitDoc())
             .Produces<CursorPage<BatchSummary>>().ProducesValidationProblem();
         batches.MapPost("/{batchId:guid}/retry-failed", RetryFailedAsync)
             .WithSummary("Queue the batch's failed jobs (only those) again; 409 for a cancelled batch")
@@ -42,7 +43,7 @@ public static class BatchEndpoints
         return app;
     }
 
-    private static readonly QueryParameterDoc JobStateDoc = QueryParameterDoc.OneOf("state", "Only jobs in this state", BatchProgress.States);
+    private static readonly QueryParameterDoc JobStateDoc = QueryParameterDoc.OneOf("state", "Only jobs in this state", PipelineState.Job.All);
     private static readonly QueryParameterDoc SeqAfterDoc = QueryParameterDoc.Integer("after", "Jobs after this seq: the 'next' value of the previous page", 0, int.MaxValue, 0);
     private static readonly QueryParameterDoc SeqLimitDoc = QueryParameters.LimitDoc();
 
@@ -81,7 +82,7 @@ public static class BatchEndpoints
     private static async Task<IResult> ListJobsAsync(Guid batchId, HttpRequest request, BatchRepository repository, CancellationToken ct)
     {
         var p = new QueryParameters(request.Query);
-        var state = p.OneOf("state", BatchProgress.States);
+        var state = p.OneOf("state", PipelineState.Job.All);
         var after = p.Integer("after", 0, int.MaxValue, 0);
         var limit = p.Limit();
         if (!p.IsValid) return Results.ValidationProblem(p.Errors);
@@ -102,7 +103,7 @@ public static class BatchEndpoints
     private static async Task<IResult> ListAsync(HttpRequest request, BatchRepository repository, CancellationToken ct)
     {
         var p = new QueryParameters(request.Query);
-        var state = p.OneOf("state", BatchSummary.States);
+        var state = p.OneOf("state", PipelineState.Batch.All);
         var after = p.Cursor();
         var limit = p.Limit();
         if (!p.IsValid) return Results.ValidationProblem(p.Errors);

@@ -66,11 +66,11 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
     public Task<PageCommit> CommitPageAsync(
         Guid batchId, string owner, int expectedSeq, string cursor, IReadOnlyList<JobRow> jobs, int skipped, int leaseSeconds, CancellationToken ct)
     {
-        const string advance = """
+        const string advance = $"""
             UPDATE batches
                SET submit_cursor = @cursor, submit_seq = @newSeq, submit_skipped = submit_skipped + @skipped,
                    submit_lease_expires_at = now() + make_interval(secs => @leaseSeconds)
-             WHERE batch_id = @batchId AND state = 'submitting' AND submit_owner = @owner AND submit_seq = @expectedSeq
+             WHERE batch_id = @batchId AND state = '{PipelineState.Batch.Submitting}' AND submit_owner = @owner AND submit_seq = @expectedSeq
             """;
         const string inspect = "SELECT state, submit_owner, submit_seq, submit_cursor FROM batches WHERE batch_id = @batchId";
         var newSeq = expectedSeq + jobs.Count;
@@ -83,7 +83,7 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
                 var now = await c.QuerySingleAsync<(string State, string? Owner, int Seq, string? Cursor)>(new CommandDefinition(inspect, new { batchId }, tx, cancellationToken: ct));
                 await tx.RollbackAsync(ct);
                 if (now.Owner == owner && now.Seq == newSeq && now.Cursor == cursor) return PageCommit.Committed; // our lost answer
-                return now.State == "cancelled" ? PageCommit.Cancelled : PageCommit.LeaseLost;
+                return now.State == PipelineState.Batch.Cancelled ? PageCommit.Cancelled : PageCommit.LeaseLost;
             }
             await CopyJobsAsync(c, batchId, jobs, ct);
             await tx.CommitAsync(ct);
@@ -114,7 +114,7 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
             await importer.WriteAsync(j.OptionsHash, NpgsqlDbType.Text, ct);
             await WriteNullableAsync(importer, j.RedeliverAt, NpgsqlDbType.TimestampTz, ct);
             await WriteNullableAsync(importer, j.ReusedJobId, NpgsqlDbType.Uuid, ct);
-            await WriteNullableAsync(importer, j.State is "skipped" or "failed" ? DateTime.UtcNow : (DateTime?)null, NpgsqlDbType.TimestampTz, ct);
+            await WriteNullableAsync(importer, j.State is PipelineState.Job.Skipped or PipelineState.Job.Failed ? DateTime.UtcNow : (DateTime?)null, NpgsqlDbType.TimestampTz, ct);
             var m = j.Item.Manifest;
             await WriteNullableAsync(importer, m?.Error, NpgsqlDbType.Text, ct);
             await WriteNullableAsync(importer, m?.Row, NpgsqlDbType.Bigint, ct);
@@ -132,9 +132,9 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
     /// <summary>Extends the submission lease; false when <paramref name="owner"/> no longer holds it (or the batch left 'submitting').</summary>
     public async Task<bool> RenewSubmitLeaseAsync(Guid batchId, string owner, int leaseSeconds, CancellationToken ct)
     {
-        const string sql = """
+        const string sql = $"""
             UPDATE batches SET submit_lease_expires_at = now() + make_interval(secs => @leaseSeconds)
-             WHERE batch_id = @batchId AND submit_owner = @owner AND submitted_at IS NULL AND state IN ('submitting', 'cancelled')
+             WHERE batch_id = @batchId AND submit_owner = @owner AND submitted_at IS NULL AND state IN ('{PipelineState.Batch.Submitting}', '{PipelineState.Batch.Cancelled}')
             """;
         return await pipeline.RunAsync(dataSource, c => c.ExecuteAsync(new CommandDefinition(sql, new { batchId, owner, leaseSeconds = (double)leaseSeconds }, cancellationToken: ct)), ct) > 0;
     }
@@ -152,10 +152,10 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
     /// </summary>
     public Task<StalledSubmission?> ClaimStalledSubmissionAsync(string owner, int leaseSeconds, CancellationToken ct)
     {
-        const string claim = """
+        const string claim = $"""
             UPDATE batches SET submit_owner = @owner, submit_lease_expires_at = now() + make_interval(secs => @leaseSeconds)
              WHERE batch_id = (SELECT batch_id FROM batches
-                                WHERE (state = 'submitting' OR (state = 'cancelled' AND submitted_at IS NULL))
+                                WHERE (state = '{PipelineState.Batch.Submitting}' OR (state = '{PipelineState.Batch.Cancelled}' AND submitted_at IS NULL))
                                   AND (submit_lease_expires_at IS NULL OR submit_lease_expires_at < now())
                                 ORDER BY created_at LIMIT 1
                                   FOR UPDATE SKIP LOCKED)
@@ -170,14 +170,14 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
             var claimed = await c.QuerySingleOrDefaultAsync<(Guid BatchId, string? Cursor, int Seq)?>(new CommandDefinition(claim, new { owner, leaseSeconds = (double)leaseSeconds }, cancellationToken: ct));
             if (claimed is not { } s) return null;
             var batch = await c.QuerySingleAsync<StoredBatch>(new CommandDefinition(read, new { s.BatchId }, cancellationToken: ct));
-            return new StalledSubmission(s.BatchId, batch.ToValidated(), s.Cursor, s.Seq, batch.State == "cancelled");
+            return new StalledSubmission(s.BatchId, batch.ToValidated(), s.Cursor, s.Seq, batch.State == PipelineState.Batch.Cancelled);
         }, ct);
     }
 
     /// <summary>Published: pending → queued, no redelivery due.</summary>
     public Task<int> MarkQueuedAsync(Guid[] jobIds, CancellationToken ct)
     {
-        const string sql = "UPDATE jobs SET state = 'queued', redeliver_at = NULL WHERE job_id = ANY(@jobIds) AND state = 'pending'";
+        const string sql = $"UPDATE jobs SET state = '{PipelineState.Job.Queued}', redeliver_at = NULL WHERE job_id = ANY(@jobIds) AND state = '{PipelineState.Job.Pending}'";
         return pipeline.RunAsync(dataSource, c => c.ExecuteAsync(new CommandDefinition(sql, new { jobIds }, cancellationToken: ct)), ct);
     }
 
@@ -187,9 +187,9 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
     /// </summary>
     public Task<(int Total, int Skipped)?> FinishSubmissionAsync(Guid batchId, string owner, CancellationToken ct)
     {
-        const string sql = """
+        const string sql = $"""
             UPDATE batches SET total_jobs = submit_seq, skipped_jobs = submit_skipped, submitted_at = now(),
-                               state = CASE WHEN state = 'submitting' THEN 'running' ELSE state END,
+                               state = CASE WHEN state = '{PipelineState.Batch.Submitting}' THEN '{PipelineState.Batch.Running}' ELSE state END,
                                submit_owner = NULL, submit_lease_expires_at = NULL
              WHERE batch_id = @batchId AND submit_owner = @owner AND submitted_at IS NULL
             RETURNING total_jobs, skipped_jobs
@@ -200,12 +200,12 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
     /// <summary>Cancels the batch: jobs not yet running will not run; running ones finish.</summary>
     public Task<int?> CancelAsync(Guid batchId, CancellationToken ct)
     {
-        const string cancelBatch = """
-            UPDATE batches SET state = 'cancelled' WHERE batch_id = @batchId AND state IN ('submitting', 'running')
+        const string cancelBatch = $"""
+            UPDATE batches SET state = '{PipelineState.Batch.Cancelled}' WHERE batch_id = @batchId AND state IN ('{PipelineState.Batch.Submitting}', '{PipelineState.Batch.Running}')
             """;
-        const string cancelJobs = """
-            UPDATE jobs SET state = 'cancelled', finished_at = now(), redeliver_at = NULL
-             WHERE batch_id = @batchId AND state IN ('pending', 'queued')
+        const string cancelJobs = $"""
+            UPDATE jobs SET state = '{PipelineState.Job.Cancelled}', finished_at = now(), redeliver_at = NULL
+             WHERE batch_id = @batchId AND state IN ('{PipelineState.Job.Pending}', '{PipelineState.Job.Queued}')
             """;
         return pipeline.RunAsync(dataSource, async c =>
         {
@@ -274,15 +274,15 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
     /// <summary>Batches newest first (keyset on created_at, batch_id), optionally in one state, with their job counts.</summary>
     public async Task<IReadOnlyList<BatchSummary>> ListAsync(string? state, PageCursor? after, int limit, CancellationToken ct)
     {
-        const string sql = """
+        const string sql = $"""
             SELECT b.batch_id, b.source, b.task, b.output_type, b.priority, b.state, b.total_jobs, b.skipped_jobs,
                    b.created_at, b.submitted_at, b.completed_at, c.succeeded, c.failed, c.cancelled, c.open
               FROM batches b
              CROSS JOIN LATERAL (
-                   SELECT count(*) FILTER (WHERE j.state = 'succeeded')::int AS succeeded,
-                          count(*) FILTER (WHERE j.state = 'failed')::int AS failed,
-                          count(*) FILTER (WHERE j.state = 'cancelled')::int AS cancelled,
-                          count(*) FILTER (WHERE j.state IN ('pending', 'queued', 'running'))::int AS open
+                   SELECT count(*) FILTER (WHERE j.state = '{PipelineState.Job.Succeeded}')::int AS succeeded,
+                          count(*) FILTER (WHERE j.state = '{PipelineState.Job.Failed}')::int AS failed,
+                          count(*) FILTER (WHERE j.state = '{PipelineState.Job.Cancelled}')::int AS cancelled,
+                          count(*) FILTER (WHERE j.state IN ('{PipelineState.Job.Pending}', '{PipelineState.Job.Queued}', '{PipelineState.Job.Running}'))::int AS open
                      FROM jobs j WHERE j.batch_id = b.batch_id) c
              WHERE (@state::text IS NULL OR b.state = @state)
                AND (@afterCreated::timestamptz IS NULL OR (b.created_at, b.batch_id) < (@afterCreated, @afterBatch))
@@ -306,25 +306,25 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
             SELECT source, source_kind, task, question, output_type, sampling::text AS sampling_json, priority, state
               FROM batches WHERE batch_id = @batchId FOR UPDATE
             """;
-        const string requeue = """
+        const string requeue = $"""
             UPDATE jobs
-               SET state = 'pending', attempts = 0, error = NULL, lease_owner = NULL, lease_expires_at = NULL, heartbeat_at = NULL,
+               SET state = '{PipelineState.Job.Pending}', attempts = 0, error = NULL, lease_owner = NULL, lease_expires_at = NULL, heartbeat_at = NULL,
                    started_at = NULL, finished_at = NULL, redeliver_at = @publishDeadline
-             WHERE job_id IN (SELECT job_id FROM jobs WHERE batch_id = @batchId AND state = 'failed' AND NOT malformed AND seq > @afterSeq
+             WHERE job_id IN (SELECT job_id FROM jobs WHERE batch_id = @batchId AND state = '{PipelineState.Job.Failed}' AND NOT malformed AND seq > @afterSeq
                                ORDER BY seq LIMIT @limit FOR UPDATE)
             RETURNING job_id, seq, input_bucket, input_key, input_etag, input_size, prompt, options_hash,
                       offset_seconds, duration_seconds, reference_text, language
             """;
-        const string reopen = "UPDATE batches SET state = 'running', completed_at = NULL WHERE batch_id = @batchId AND state = 'completed'";
+        const string reopen = $"UPDATE batches SET state = '{PipelineState.Batch.Running}', completed_at = NULL WHERE batch_id = @batchId AND state = '{PipelineState.Batch.Completed}'";
         return pipeline.RunAsync(dataSource, async c =>
         {
             await using var tx = await c.BeginTransactionAsync(ct);
             var batch = await c.QuerySingleOrDefaultAsync<StoredBatch>(new CommandDefinition(lockBatch, new { batchId }, tx, cancellationToken: ct));
             if (batch is null) return null;
-            if (batch.State == "cancelled") return new RequeuedPage(batch.ToValidated(), [], Cancelled: true);
+            if (batch.State == PipelineState.Batch.Cancelled) return new RequeuedPage(batch.ToValidated(), [], Cancelled: true);
             var jobs = (await c.QueryAsync<RequeuedJob>(new CommandDefinition(requeue, new { batchId, afterSeq, limit, publishDeadline }, tx, cancellationToken: ct)))
                 .OrderBy(j => j.Seq)
-                .Select(j => new JobRow(j.JobId, j.Seq, "pending", new SourceItem(j.InputBucket, j.InputKey, j.InputEtag, j.InputSize, j.Prompt, j.Manifest), j.OptionsHash, publishDeadline, null))
+                .Select(j => new JobRow(j.JobId, j.Seq, PipelineState.Job.Pending, new SourceItem(j.InputBucket, j.InputKey, j.InputEtag, j.InputSize, j.Prompt, j.Manifest), j.OptionsHash, publishDeadline, null))
                 .ToList();
             if (jobs.Count > 0) await c.ExecuteAsync(new CommandDefinition(reopen, new { batchId }, tx, cancellationToken: ct));
             await tx.CommitAsync(ct);

@@ -142,11 +142,11 @@ public sealed class BatchSubmitter(
         {
             var item = e.Item;
             Guid? reused = item.ETag is not null && item.Size is not null && reusable.TryGetValue((item.ETag, item.Size.Value, hashes[i]), out var r) ? r : null;
-            if (item.Manifest?.Error is not null) return new JobRow(NewId.NextGuid(), seqBase + i + 1, "failed", item, hashes[i], null, null); // a malformed row fails alone
-            return new JobRow(NewId.NextGuid(), seqBase + i + 1, reused is null ? "pending" : "skipped", item, hashes[i], reused is null ? publishDeadline : null, reused);
+            if (item.Manifest?.Error is not null) return new JobRow(NewId.NextGuid(), seqBase + i + 1, PipelineState.Job.Failed, item, hashes[i], null, null); // a malformed row fails alone
+            return new JobRow(NewId.NextGuid(), seqBase + i + 1, reused is null ? PipelineState.Job.Pending : PipelineState.Job.Skipped, item, hashes[i], reused is null ? publishDeadline : null, reused);
         }).ToList();
-        var toRun = rows.Where(r => r.State == "pending").ToList();
-        var commit = await repository.CommitPageAsync(batchId, instance.Id, seqBase, page[^1].Cursor, rows, rows.Count(r => r.State == "skipped"), options.Value.SubmitLeaseSeconds, ct);
+        var toRun = rows.Where(r => r.State == PipelineState.Job.Pending).ToList();
+        var commit = await repository.CommitPageAsync(batchId, instance.Id, seqBase, page[^1].Cursor, rows, rows.Count(r => r.State == PipelineState.Job.Skipped), options.Value.SubmitLeaseSeconds, ct);
         if (commit != PageCommit.Committed) return commit;
 
         // the message id is the job id: a page published again by the sweeper after a crash carries the same keys, and the

@@ -1,3 +1,5 @@
+using KimiAudio.Contracts;
+
 namespace KimiAudio.Orchestrator.Batches;
 
 /// <summary>GET /batches/{id}/jobs item.</summary>
@@ -53,18 +55,15 @@ public sealed record BatchProgress
     public double AudioSecondsPerSecond { get; init; }
     public double? EtaSeconds { get; init; }
 
-    public static readonly string[] States = ["pending", "queued", "running", "succeeded", "failed", "cancelled", "skipped"];
-    public static readonly string[] Terminal = ["succeeded", "failed", "cancelled", "skipped"];
-
     public BatchProgress WithCounts(IReadOnlyList<(string State, int Jobs, double AudioSeconds)> rows)
     {
-        var counts = States.ToDictionary(s => s, s => rows.Where(r => r.State == s).Sum(r => r.Jobs));
-        var finished = Terminal.Sum(s => counts[s]);
-        var processed = counts["succeeded"] + counts["failed"];
-        var audioDone = rows.Where(r => r.State == "succeeded").Sum(r => r.AudioSeconds);
+        var counts = PipelineState.Job.All.ToDictionary(s => s, s => rows.Where(r => r.State == s).Sum(r => r.Jobs));
+        var finished = PipelineState.Job.Terminal.Sum(s => counts[s]);
+        var processed = counts[PipelineState.Job.Succeeded] + counts[PipelineState.Job.Failed];
+        var audioDone = rows.Where(r => r.State == PipelineState.Job.Succeeded).Sum(r => r.AudioSeconds);
         var elapsed = Math.Max(ElapsedSeconds, 1e-3);
         var rate = processed / elapsed;
-        var remaining = counts["pending"] + counts["queued"] + counts["running"];
+        var remaining = PipelineState.Job.Open.Sum(s => counts[s]);
         return this with
         {
             Counts = counts,
@@ -96,8 +95,6 @@ public sealed record BatchSummary
     public int Cancelled { get; init; }
     /// <summary>Jobs pending, queued or running.</summary>
     public int Open { get; init; }
-
-    public static readonly string[] States = ["submitting", "running", "completed", "cancelled"];
 }
 
 /// <summary>POST /batches answer (201).</summary>

@@ -1,4 +1,5 @@
 using KimiAudio.Audio;
+using KimiAudio.Contracts;
 using KimiAudio.Infrastructure.Auth;
 using KimiAudio.Infrastructure.Storage;
 using KimiAudio.Orchestrator.Auth;
@@ -119,7 +120,7 @@ public static class BrowserEndpoints
         Guid batchId, string? state, int? after, BatchRepository batches, BrowserRepository repository, IOptions<BrowserOptions> options, CancellationToken ct)
     {
         if (await batches.GetProgressAsync(batchId, ct) is not { } progress) return NotFound($"There is no batch {batchId}.");
-        if (state is not null && !BatchProgress.States.Contains(state)) state = null;
+        if (state is not null && !PipelineState.Job.All.Contains(state)) state = null;
         var jobs = await repository.ListJobsAsync(batchId, state, Math.Max(after ?? 0, 0), options.Value.PageSize, ct);
         return new HtmlPage(BrowserPages.Batch(progress, jobs, state, after ?? 0, options.Value.PageSize));
     }

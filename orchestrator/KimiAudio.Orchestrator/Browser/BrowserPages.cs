@@ -1,4 +1,5 @@
 using System.Globalization;
+using KimiAudio.Contracts;
 using KimiAudio.Orchestrator.Auth;
 using KimiAudio.Orchestrator.Batches;
 
@@ -127,7 +128,7 @@ public static class BrowserPages
             <h2>Jobs</h2>
             <p class="filters">Show: <a href="{BatchUrl(b.BatchId)}">all</a>
             """);
-        foreach (var s in BatchProgress.States.Where(s => b.Counts.GetValueOrDefault(s) > 0))
+        foreach (var s in PipelineState.Job.All.Where(s => b.Counts.GetValueOrDefault(s) > 0))
             h.Add($"""<a href="{BatchUrl(b.BatchId)}?state={s}">{s} ({b.Counts[s]})</a>""");
         h.Add($"""
             </p>
@@ -236,7 +237,7 @@ public static class BrowserPages
         var total = Math.Max(b.Counts.Values.Sum(), 1);
         var h = new Html();
         h.Add($"""<div class="bar" title="{CountsText(b)}">""");
-        foreach (var s in new[] { "succeeded", "skipped", "failed", "cancelled", "running", "queued" })
+        foreach (var s in new[] { PipelineState.Job.Succeeded, PipelineState.Job.Skipped, PipelineState.Job.Failed, PipelineState.Job.Cancelled, PipelineState.Job.Running, PipelineState.Job.Queued })
         {
             if (b.Counts.GetValueOrDefault(s) is var n and > 0)
                 h.Add($"""<span class="s-{s}" style="width:{100.0 * n / total:0.##}%"></span>""");
@@ -253,7 +254,7 @@ public static class BrowserPages
     }
 
     private static string CountsText(BatchProgress b)
-        => string.Join(" · ", BatchProgress.States.Where(s => b.Counts.GetValueOrDefault(s) > 0).Select(s => $"{b.Counts[s]} {s}"));
+        => string.Join(" · ", PipelineState.Job.All.Where(s => b.Counts.GetValueOrDefault(s) > 0).Select(s => $"{b.Counts[s]} {s}"));
 
     private static string When(DateTime? t) => t is { } v ? v.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture) : "–";
 

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using KimiAudio.Contracts;
 using KimiAudio.Orchestrator.Batches;
 
 namespace KimiAudio.Orchestrator.Jobs;
@@ -17,7 +18,7 @@ public sealed partial record ResultFilter(Guid? BatchId, string? Task, string? S
     [
         QueryParameterDoc.Guid("batchId", "Only jobs of this batch"),
         QueryParameterDoc.Text("task", "Only jobs of this task: [a-z0-9_-] (case-insensitive), e.g. asr, caption, qa, emotion, chat", 32),
-        QueryParameterDoc.OneOf("state", "Only jobs in this state", BatchProgress.States),
+        QueryParameterDoc.OneOf("state", "Only jobs in this state", PipelineState.Job.All),
         QueryParameterDoc.Text("q", "Case-insensitive substring of the result text", MaxQueryLength),
     ];
 
@@ -26,7 +27,7 @@ public sealed partial record ResultFilter(Guid? BatchId, string? Task, string? S
         var batchId = p.Guid("batchId");
         var task = p.Text("task", 32)?.Trim().ToLowerInvariant();
         if (task is not null && !TaskName().IsMatch(task)) p.Fail("task", "a task name is [a-z0-9_-], up to 32 characters (asr, caption, qa, emotion, chat, ...)");
-        var state = p.OneOf("state", BatchProgress.States);
+        var state = p.OneOf("state", PipelineState.Job.All);
         var q = p.Text("q", MaxQueryLength);
         if (q is not null && string.IsNullOrWhiteSpace(q)) p.Fail("q", "must contain more than white space");
         return new ResultFilter(batchId, task, state, q);

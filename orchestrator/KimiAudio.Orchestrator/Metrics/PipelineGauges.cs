@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Dapper;
+using KimiAudio.Contracts;
 using KimiAudio.ServiceDefaults;
 using KimiAudio.ServiceDefaults.Observability;
 using Microsoft.Extensions.Options;
@@ -16,7 +17,6 @@ namespace KimiAudio.Orchestrator.Metrics;
 /// </summary>
 public sealed class PipelineGauges : BackgroundService
 {
-    private static readonly string[] JobStates = ["pending", "queued", "running", "succeeded", "failed", "cancelled", "skipped"];
     private static readonly string[] Queues = [ProcessAudioTopology.QueueName, ProcessAudioTopology.ErrorQueueName];
 
     private readonly NpgsqlDataSource dataSource;
@@ -64,7 +64,7 @@ public sealed class PipelineGauges : BackgroundService
         {
             await using var db = await dataSource.OpenConnectionAsync(ct);
             var rows = await db.QueryAsync<(string State, long Count)>(new CommandDefinition(jobsByStateSql, cancellationToken: ct));
-            var counts = JobStates.ToDictionary(s => s, _ => 0L); // every state present, so a series never vanishes at 0
+            var counts = PipelineState.Job.All.ToDictionary(s => s, _ => 0L); // every state present, so a series never vanishes at 0
             foreach (var (state, count) in rows) counts[state] = count;
             return counts;
         }

@@ -13,19 +13,19 @@ public sealed class SweepRepository(NpgsqlDataSource dataSource, [FromKeyedServi
 {
     /// <summary>
     /// Running jobs whose worker stopped heartbeating go back to queued (due now), or fail on their last attempt (the
-    /// limit is the batch's max_attempts, decided at submission).
+    /// limit is the batch's max_attempts, decided at submission; the rule is SQL function attempts_exhausted, migration 0009).
     /// </summary>
     public Task<int> ExpireLeasesAsync(CancellationToken ct)
     {
-        const string sql = """
+        const string sql = $"""
             UPDATE jobs j
-               SET state = CASE WHEN j.attempts >= b.max_attempts THEN 'failed' ELSE 'queued' END,
-                   redeliver_at = CASE WHEN j.attempts >= b.max_attempts THEN NULL ELSE now() END,
-                   finished_at = CASE WHEN j.attempts >= b.max_attempts THEN now() END,
+               SET state = CASE WHEN attempts_exhausted(j.attempts, b.max_attempts) THEN '{PipelineState.Job.Failed}' ELSE '{PipelineState.Job.Queued}' END,
+                   redeliver_at = CASE WHEN attempts_exhausted(j.attempts, b.max_attempts) THEN NULL ELSE now() END,
+                   finished_at = CASE WHEN attempts_exhausted(j.attempts, b.max_attempts) THEN now() END,
                    error = 'attempt ' || j.attempts || ': lease expired (worker ' || coalesce(j.lease_owner, '?') || ' stopped heartbeating)',
                    lease_owner = NULL, lease_expires_at = NULL
               FROM batches b
-             WHERE b.batch_id = j.batch_id AND j.state = 'running' AND j.lease_expires_at < now()
+             WHERE b.batch_id = j.batch_id AND j.state = '{PipelineState.Job.Running}' AND j.lease_expires_at < now()
             """;
         return pipeline.RunAsync(dataSource, c => c.ExecuteAsync(new CommandDefinition(sql, cancellationToken: ct)), ct);
     }
@@ -36,16 +36,16 @@ public sealed class SweepRepository(NpgsqlDataSource dataSource, [FromKeyedServi
     /// </summary>
     public Task<int> RepublishDueAsync(int limit, Func<IReadOnlyList<(ProcessAudio Message, byte Priority)>, Task> publish, CancellationToken ct)
     {
-        const string select = """
+        const string select = $"""
             SELECT j.job_id, j.batch_id, j.input_bucket, j.input_key, j.input_etag, j.input_size, j.prompt, j.options_hash,
                    j.offset_seconds, j.duration_seconds, j.reference_text, j.language, b.task, b.question, b.output_type, b.sampling::text AS sampling_json, b.priority
               FROM jobs j JOIN batches b ON b.batch_id = j.batch_id
-             WHERE j.redeliver_at <= now() AND j.state IN ('pending', 'queued')
+             WHERE j.redeliver_at <= now() AND j.state IN ('{PipelineState.Job.Pending}', '{PipelineState.Job.Queued}')
              ORDER BY j.redeliver_at
              LIMIT @limit
                FOR UPDATE OF j SKIP LOCKED
             """;
-        const string markQueued = "UPDATE jobs SET state = 'queued', redeliver_at = NULL WHERE job_id = ANY(@jobIds)";
+        const string markQueued = $"UPDATE jobs SET state = '{PipelineState.Job.Queued}', redeliver_at = NULL WHERE job_id = ANY(@jobIds)";
         return pipeline.RunAsync(dataSource, async c =>
         {
             await using var tx = await c.BeginTransactionAsync(ct);
@@ -66,17 +66,17 @@ public sealed class SweepRepository(NpgsqlDataSource dataSource, [FromKeyedServi
     /// </summary>
     public Task<int> CompleteBatchesAsync(CancellationToken ct)
     {
-        const string lockCandidates = """
+        const string lockCandidates = $"""
             SELECT batch_id FROM batches
-             WHERE state IN ('running', 'cancelled') AND completed_at IS NULL AND submitted_at IS NOT NULL
+             WHERE state IN ('{PipelineState.Batch.Running}', '{PipelineState.Batch.Cancelled}') AND completed_at IS NULL AND submitted_at IS NOT NULL
              ORDER BY batch_id
                FOR UPDATE SKIP LOCKED
             """;
-        const string complete = """
+        const string complete = $"""
             UPDATE batches b
-               SET state = CASE WHEN b.state = 'running' THEN 'completed' ELSE b.state END, completed_at = now()
+               SET state = CASE WHEN b.state = '{PipelineState.Batch.Running}' THEN '{PipelineState.Batch.Completed}' ELSE b.state END, completed_at = now()
              WHERE b.batch_id = ANY(@batchIds)
-               AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.batch_id = b.batch_id AND j.state IN ('pending', 'queued', 'running'))
+               AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.batch_id = b.batch_id AND j.state IN ('{PipelineState.Job.Pending}', '{PipelineState.Job.Queued}', '{PipelineState.Job.Running}'))
             """;
         return pipeline.RunAsync(dataSource, async c =>
         {

@@ -7,5 +7,8 @@ public sealed class DatabaseOptions
 {
     public const string SectionName = "Database";
 
+    /// <summary>The configuration key of <see cref="ConnectionString"/> ("Database__ConnectionString" in the environment).</summary>
+    public const string ConnectionStringKey = SectionName + ":" + nameof(ConnectionString);
+
     [Required] public string ConnectionString { get; set; } = "";
 }

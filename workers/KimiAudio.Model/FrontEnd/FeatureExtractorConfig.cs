@@ -1,3 +1,5 @@
+using KimiAudio.Model.Checkpoints;
+
 namespace KimiAudio.Model.FrontEnd;
 
 /// <summary>The fields of a HF <c>preprocessor_config.json</c> (WhisperFeatureExtractor) that the front-end uses.</summary>

@@ -43,16 +43,12 @@ public sealed record KimiAudioConfig
 
     public static KimiAudioConfig Load(string path)
     {
-        if (!File.Exists(path)) throw new CheckpointException($"model config not found: {path}");
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
-        var r = doc.RootElement;
-        int I(string k) => r.TryGetProperty(k, out var v) && v.ValueKind == JsonValueKind.Number
-            ? v.GetInt32() : throw new CheckpointException($"{path}: required integer '{k}' is missing");
-        double D(string k) => r.TryGetProperty(k, out var v) && v.ValueKind == JsonValueKind.Number
-            ? v.GetDouble() : throw new CheckpointException($"{path}: required number '{k}' is missing");
-        int? OptI(string k) => r.TryGetProperty(k, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt32() : null;
-        string? OptS(string k) => r.TryGetProperty(k, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-        bool OptB(string k, bool dflt) => r.TryGetProperty(k, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : dflt;
+        var json = JsonConfig.Open(path, m => new CheckpointException(m));
+        int I(string k) => json.Int(k);
+        double D(string k) => json.Double(k);
+        int? OptI(string k) => json.IntOrNull(k);
+        string? OptS(string k) => json.StringOrNull(k);
+        bool OptB(string k, bool dflt) => json.BoolOr(k, dflt);
 
         var heads = I("num_attention_heads");
         var cfg = new KimiAudioConfig

@@ -1,3 +1,4 @@
+using KimiAudio.Model.Checkpoints;
 using KimiAudio.Model.FrontEnd;
 
 namespace KimiAudio.Model.Whisper;

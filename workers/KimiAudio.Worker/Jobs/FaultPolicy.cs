@@ -1,4 +1,5 @@
 using KimiAudio.Audio;
+using KimiAudio.Contracts;
 using KimiAudio.Infrastructure.Storage;
 using KimiAudio.Worker.Engine;
 using KimiAudio.Worker.Telemetry;
@@ -52,11 +53,11 @@ public sealed class FaultPolicy(IJobStore store, WorkerIdentity identity, IOptio
         var delay = RetryDelaySeconds(options.Value.RedeliveryBaseDelaySeconds, job.Attempt, Random.Shared.NextDouble());
         var state = await store.AttemptFailedAsync(m.JobId, identity.Id, $"attempt {job.Attempt}: {decision.Reason}", delay, ct);
         logger.LogWarning(ex, "Job {JobId} attempt {Attempt} failed ({State}): {Reason}", m.JobId, job.Attempt, state ?? "lease lost", decision.Reason);
-        job.End(state switch { "failed" => "failed", "queued" => "retry", _ => "lease_lost" }, telemetry);
+        job.End(state switch { PipelineState.Job.Failed => "failed", PipelineState.Job.Queued => "retry", _ => "lease_lost" }, telemetry);
         return state switch
         {
-            "failed" => new JobOutcome(m, JobOutcomeKind.AttemptsExhausted, decision.Reason),
-            "queued" => new JobOutcome(m, JobOutcomeKind.RetryScheduled, decision.Reason),
+            PipelineState.Job.Failed => new JobOutcome(m, JobOutcomeKind.AttemptsExhausted, decision.Reason),
+            PipelineState.Job.Queued => new JobOutcome(m, JobOutcomeKind.RetryScheduled, decision.Reason),
             _ => new JobOutcome(m, JobOutcomeKind.LeaseLost, decision.Reason),
         };
     }

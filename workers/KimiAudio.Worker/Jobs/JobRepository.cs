@@ -1,4 +1,5 @@
 using Dapper;
+using KimiAudio.Contracts;
 using KimiAudio.Infrastructure.Resilience;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -16,15 +17,15 @@ public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedService
     /// </summary>
     public Task<int?> TryClaimAsync(Guid jobId, string owner, int leaseSeconds, CancellationToken ct)
     {
-        const string sql = """
+        const string sql = $"""
             UPDATE jobs
-               SET attempts = CASE WHEN @retry AND state = 'running' AND lease_owner = @owner THEN attempts ELSE attempts + 1 END,
-                   state = 'running', lease_owner = @owner,
+               SET attempts = CASE WHEN @retry AND state = '{PipelineState.Job.Running}' AND lease_owner = @owner THEN attempts ELSE attempts + 1 END,
+                   state = '{PipelineState.Job.Running}', lease_owner = @owner,
                    lease_expires_at = now() + make_interval(secs => @leaseSeconds), heartbeat_at = now(),
                    redeliver_at = NULL, started_at = coalesce(started_at, now())
              WHERE job_id = @jobId
-               AND (state IN ('pending', 'queued') OR (state = 'running' AND lease_expires_at < now())
-                    OR (@retry AND state = 'running' AND lease_owner = @owner))
+               AND (state IN ('{PipelineState.Job.Pending}', '{PipelineState.Job.Queued}') OR (state = '{PipelineState.Job.Running}' AND lease_expires_at < now())
+                    OR (@retry AND state = '{PipelineState.Job.Running}' AND lease_owner = @owner))
             RETURNING attempts
             """;
         var tries = 0;
@@ -42,9 +43,9 @@ public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedService
     /// <summary>Extends the leases this worker still holds.</summary>
     public Task<int> RenewLeasesAsync(Guid[] jobIds, string owner, int leaseSeconds, CancellationToken ct)
     {
-        const string sql = """
+        const string sql = $"""
             UPDATE jobs SET heartbeat_at = now(), lease_expires_at = now() + make_interval(secs => @leaseSeconds)
-             WHERE job_id = ANY(@jobIds) AND state = 'running' AND lease_owner = @owner
+             WHERE job_id = ANY(@jobIds) AND state = '{PipelineState.Job.Running}' AND lease_owner = @owner
             """;
         return pipeline.RunAsync(dataSource, c => c.ExecuteAsync(new CommandDefinition(sql, new { jobIds, owner, leaseSeconds = (double)leaseSeconds }, cancellationToken: ct)), ct);
     }
@@ -88,10 +89,10 @@ public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedService
     /// </summary>
     public Task<bool> CompleteAsync(JobResultRow r, string owner, CancellationToken ct)
     {
-        const string markSucceeded = """
-            UPDATE jobs SET state = 'succeeded', finished_at = now(), audio_seconds = @AudioSeconds, error = NULL,
+        const string markSucceeded = $"""
+            UPDATE jobs SET state = '{PipelineState.Job.Succeeded}', finished_at = now(), audio_seconds = @AudioSeconds, error = NULL,
                             lease_owner = NULL, lease_expires_at = NULL
-             WHERE job_id = @JobId AND state = 'running' AND lease_owner = @owner
+             WHERE job_id = @JobId AND state = '{PipelineState.Job.Running}' AND lease_owner = @owner
             """;
         const string insertResult = """
             INSERT INTO results (job_id, batch_id, task, input_bucket, input_key, input_etag, input_size, options_hash, text,
@@ -103,7 +104,7 @@ public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedService
               FROM jobs j WHERE j.job_id = @JobId
             ON CONFLICT (job_id) DO NOTHING
             """;
-        const string committedBefore = "SELECT EXISTS (SELECT 1 FROM jobs j JOIN results r ON r.job_id = j.job_id WHERE j.job_id = @JobId AND j.state = 'succeeded')";
+        const string committedBefore = $"SELECT EXISTS (SELECT 1 FROM jobs j JOIN results r ON r.job_id = j.job_id WHERE j.job_id = @JobId AND j.state = '{PipelineState.Job.Succeeded}')";
         var tries = 0;
         return pipeline.RunAsync(dataSource, async c =>
         {
@@ -126,10 +127,10 @@ public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedService
     /// <summary>Permanent fault: the job fails now with its reason.</summary>
     public Task<bool> FailAsync(Guid jobId, string owner, string error, double? audioSeconds, CancellationToken ct)
     {
-        const string sql = """
-            UPDATE jobs SET state = 'failed', error = @error, finished_at = now(), audio_seconds = coalesce(@audioSeconds, audio_seconds),
+        const string sql = $"""
+            UPDATE jobs SET state = '{PipelineState.Job.Failed}', error = @error, finished_at = now(), audio_seconds = coalesce(@audioSeconds, audio_seconds),
                             lease_owner = NULL, lease_expires_at = NULL
-             WHERE job_id = @jobId AND state = 'running' AND lease_owner = @owner
+             WHERE job_id = @jobId AND state = '{PipelineState.Job.Running}' AND lease_owner = @owner
             """;
         return pipeline.RunAsync(dataSource, async c => await c.ExecuteAsync(new CommandDefinition(sql, new { jobId, owner, error, audioSeconds }, cancellationToken: ct)) > 0, ct);
     }
@@ -141,14 +142,14 @@ public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedService
     /// </summary>
     public Task<string?> AttemptFailedAsync(Guid jobId, string owner, string error, double delaySeconds, CancellationToken ct)
     {
-        const string sql = """
+        const string sql = $"""
             UPDATE jobs j
-               SET state = CASE WHEN j.attempts >= b.max_attempts THEN 'failed' ELSE 'queued' END,
+               SET state = CASE WHEN j.attempts >= b.max_attempts THEN '{PipelineState.Job.Failed}' ELSE '{PipelineState.Job.Queued}' END,
                    redeliver_at = CASE WHEN j.attempts >= b.max_attempts THEN NULL ELSE now() + make_interval(secs => @delaySeconds) END,
                    finished_at = CASE WHEN j.attempts >= b.max_attempts THEN now() END,
                    error = @error, lease_owner = NULL, lease_expires_at = NULL
               FROM batches b
-             WHERE b.batch_id = j.batch_id AND j.job_id = @jobId AND j.state = 'running' AND j.lease_owner = @owner
+             WHERE b.batch_id = j.batch_id AND j.job_id = @jobId AND j.state = '{PipelineState.Job.Running}' AND j.lease_owner = @owner
             RETURNING j.state
             """;
         return pipeline.RunAsync(dataSource, c => c.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(sql, new { jobId, owner, error, delaySeconds }, cancellationToken: ct)), ct);
@@ -160,10 +161,10 @@ public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedService
     /// </summary>
     public Task<int> ReleaseAsync(Guid[] jobIds, string owner, CancellationToken ct)
     {
-        const string sql = """
-            UPDATE jobs SET state = 'queued', attempts = greatest(attempts - 1, 0), lease_owner = NULL, lease_expires_at = NULL,
+        const string sql = $"""
+            UPDATE jobs SET state = '{PipelineState.Job.Queued}', attempts = greatest(attempts - 1, 0), lease_owner = NULL, lease_expires_at = NULL,
                             redeliver_at = now()
-             WHERE job_id = ANY(@jobIds) AND state = 'running' AND lease_owner = @owner
+             WHERE job_id = ANY(@jobIds) AND state = '{PipelineState.Job.Running}' AND lease_owner = @owner
             """;
         return pipeline.RunAsync(dataSource, c => c.ExecuteAsync(new CommandDefinition(sql, new { jobIds, owner }, cancellationToken: ct)), ct);
     }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using KimiAudio.Model.Checkpoints;
 
 namespace KimiAudio.Model.Detokenizer.Vocoder;
@@ -25,27 +24,21 @@ public sealed record VocoderConfig
 
     public static VocoderConfig Load(string jsonPath)
     {
-        if (!File.Exists(jsonPath)) throw new CheckpointException($"vocoder config not found: {jsonPath}");
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(jsonPath));
-        var r = doc.RootElement;
-        JsonElement Get(string k) => r.TryGetProperty(k, out var v) ? v : throw new CheckpointException($"{jsonPath}: missing key {k}");
-        bool OptBool(string k, bool dflt) => r.TryGetProperty(k, out var v) && v.ValueKind != JsonValueKind.Null ? v.GetBoolean() : dflt;
-        int[] Ints(JsonElement e) => e.EnumerateArray().Select(x => x.GetInt32()).ToArray();
-        var resblock = Get("resblock").ValueKind == JsonValueKind.Number ? Get("resblock").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture) : Get("resblock").GetString()!;
+        var json = JsonConfig.Open(jsonPath, m => new CheckpointException(m));
         var cfg = new VocoderConfig
         {
-            Resblock = resblock,
-            NumMels = Get("num_mels").GetInt32(),
-            UpsampleRates = Ints(Get("upsample_rates")),
-            UpsampleKernelSizes = Ints(Get("upsample_kernel_sizes")),
-            UpsampleInitialChannel = Get("upsample_initial_channel").GetInt32(),
-            ResblockKernelSizes = Ints(Get("resblock_kernel_sizes")),
-            ResblockDilationSizes = Get("resblock_dilation_sizes").EnumerateArray().Select(Ints).ToArray(),
-            Activation = Get("activation").GetString() ?? "",
-            SnakeLogscale = OptBool("snake_logscale", false),
-            UseTanhAtFinal = OptBool("use_tanh_at_final", true),
-            UseBiasAtFinal = OptBool("use_bias_at_final", true),
-            SamplingRate = Get("sampling_rate").GetInt32(),
+            Resblock = json.Text("resblock"),
+            NumMels = json.Int("num_mels"),
+            UpsampleRates = json.IntArray("upsample_rates"),
+            UpsampleKernelSizes = json.IntArray("upsample_kernel_sizes"),
+            UpsampleInitialChannel = json.Int("upsample_initial_channel"),
+            ResblockKernelSizes = json.IntArray("resblock_kernel_sizes"),
+            ResblockDilationSizes = json.IntArrays("resblock_dilation_sizes"),
+            Activation = json.String("activation"),
+            SnakeLogscale = json.BoolOr("snake_logscale", false),
+            UseTanhAtFinal = json.BoolOr("use_tanh_at_final", true),
+            UseBiasAtFinal = json.BoolOr("use_bias_at_final", true),
+            SamplingRate = json.Int("sampling_rate"),
         };
         if (cfg.Resblock != "1")
             throw new CheckpointException($"{jsonPath}: resblock '{cfg.Resblock}' is not supported (the reference AMPBlock2.forward returns nothing, so only resblock \"1\" runs)");

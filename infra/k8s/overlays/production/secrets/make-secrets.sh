@@ -18,7 +18,7 @@ RABBITMQ_ERLANG_COOKIE=$cookie
 KEDA_MANAGEMENT_URI=http://kimia:$mq@kimia-rabbitmq.$ns.svc.cluster.local:15672/"
 write s3.env "S3_ACCESS_KEY=kimia
 S3_SECRET_KEY=$s3"
-write app.env "ConnectionStrings__Postgres=Host=kimia-postgres;Port=5432;Database=kimia;Username=kimia;Password=$pg
+write app.env "Database__ConnectionString=Host=kimia-postgres;Port=5432;Database=kimia;Username=kimia;Password=$pg
 RabbitMq__Uri=amqp://kimia:$mq@kimia-rabbitmq:5672/
 S3__AccessKey=kimia
 S3__SecretKey=$s3"
