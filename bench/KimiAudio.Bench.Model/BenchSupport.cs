@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using KimiAudio.Model.Llm;
 using KimiAudio.Model.Text;
+using KimiAudio.Model.TinyCheckpoints;
 using static TorchSharp.torch;
 
 namespace KimiAudio.Bench.Model;
