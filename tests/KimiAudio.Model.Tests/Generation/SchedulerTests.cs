@@ -138,6 +138,21 @@ public class SchedulerTests
     }
 
     [Fact]
+    public void A_row_moved_to_a_freed_slot_after_the_cache_grew_inside_a_step_equals_its_run_alone()
+    {
+        // a's 200-position prompt + 90 new tokens grows the pool past 256 positions during a decode step (in inference
+        // mode, after both rows were admitted); when a then leaves slot 0, b is moved down into it
+        var a = TextRequest(200, 21, 90);
+        var b = TextRequest(160, 22, 110);
+        var trace = new LogitTrace();
+        var results = RunPlan(new KimiAudioSchedulerOptions { MaxBatchSize = 2 }, trace, [(a, -1, 0), (b, -1, 0)]);
+        Assert.True(results[0].PromptLength + results[0].Timings!.Steps > 256 && results[0].Timings!.Steps < results[1].Timings!.Steps,
+            "a must outgrow 256 positions and leave before b, or the test proves nothing");
+        AssertSameAsAlone(a, results[0], trace, "a");
+        AssertSameAsAlone(b, results[1], trace, "b");
+    }
+
+    [Fact]
     public void Sampled_rows_keep_their_own_seeded_draws_under_joins_and_leaves()
     {
         SamplingOptions Seeded(ulong seed) => new()

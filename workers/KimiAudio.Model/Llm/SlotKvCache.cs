@@ -112,6 +112,8 @@ public sealed class SlotKvCache : IDisposable
     public void Move(IReadOnlyList<(int From, int To)> moves, long columns)
     {
         if (moves.Count == 0 || columns <= 0) return;
+        // the pool grows inside a step's inference mode, and tensors made there may only be updated in place in it
+        using var inference = inference_mode();
         using var scope = NewDisposeScope();
         var from = tensor(moves.Select(m => (long)m.From).ToArray(), device: device);
         var to = tensor(moves.Select(m => (long)m.To).ToArray(), device: device);

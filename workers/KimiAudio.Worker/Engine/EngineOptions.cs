@@ -17,7 +17,7 @@ public sealed class EngineOptions
     /// <summary>"bfloat16" (the checkpoint's dtype; use on GPU) or "float32".</summary>
     [RegularExpression("^(bfloat16|bf16|float32|fp32|f32)$", ErrorMessage = "Engine:DType must be bfloat16 or float32")]
     public string DType { get; set; } = "bfloat16";
-    /// <summary>Most segments one forward pass takes (also the worker's micro-batch size unless the worker sets its own).</summary>
+    /// <summary>Slots of the continuous-batching scheduler: segments decoded together (the worker's in-flight limits default to 2 × it).</summary>
     [Range(1, 256)] public int MaxBatchSize { get; set; } = 8;
     /// <summary>GLM-4-Voice tokenizer folder (a separate download); default &lt;ModelPath&gt;/glm-4-voice-tokenizer.</summary>
     public string? GlmTokenizerPath { get; set; }
