@@ -117,7 +117,7 @@ public sealed class JobProcessor(
             if (!float.IsFinite(s)) throw new PermanentJobException("decoded audio contains NaN or infinite samples");
 
         job.Samples = audio.Samples;
-        job.Plan = segmentPlanner.Plan(audio.Samples, ct);
+        job.Plan = await segmentPlanner.PlanAsync(audio.Samples, ct);
         foreach (var checkpoint in await repository.GetSegmentsAsync(m.JobId, ct))
         {
             // a checkpoint counts only if it covers exactly the same samples (the segment length may have changed)

@@ -28,10 +28,14 @@ public sealed class SegmentPlanner : IDisposable
     public SegmentationMode Mode { get; }
 
     /// <summary>Consecutive spans covering all of <paramref name="samples"/> (16 kHz), each at most Worker:SegmentSeconds.</summary>
-    public IReadOnlyList<SegmentSpan> Plan(float[] samples, CancellationToken ct)
+    /// <remarks>
+    /// The VAD scores long audio for seconds of CPU: it runs on a thread of its own, so it never holds a thread-pool
+    /// thread that the lease heartbeats and the bus need.
+    /// </remarks>
+    public async Task<IReadOnlyList<SegmentSpan>> PlanAsync(float[] samples, CancellationToken ct)
     {
-        if (segmenter is null) return SegmentSpan.Plan(samples.Length, maxSamples);
-        var pieces = segmenter.Segment(samples, ct);
+        if (segmenter is null || samples.Length <= maxSamples) return SegmentSpan.Plan(samples.Length, maxSamples);
+        var pieces = await Task.Factory.StartNew(() => segmenter.Segment(samples, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         return pieces.Select((p, i) => new SegmentSpan(i, p.Start, p.End)).ToList();
     }
 
