@@ -28,16 +28,18 @@ public sealed class SegmentPlanner : IDisposable
     public SegmentationMode Mode { get; }
 
     /// <summary>Consecutive spans covering all of <paramref name="samples"/> (16 kHz), each at most Worker:SegmentSeconds.</summary>
-    /// <remarks>
-    /// The VAD scores long audio for seconds of CPU: it runs on a thread of its own, so it never holds a thread-pool
-    /// thread that the lease heartbeats and the bus need.
-    /// </remarks>
-    public async Task<IReadOnlyList<SegmentSpan>> PlanAsync(float[] samples, CancellationToken ct)
+    public IReadOnlyList<SegmentSpan> Plan(float[] samples, CancellationToken ct)
     {
         if (segmenter is null || samples.Length <= maxSamples) return SegmentSpan.Plan(samples.Length, maxSamples);
-        var pieces = await Task.Factory.StartNew(() => segmenter.Segment(samples, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        return pieces.Select((p, i) => new SegmentSpan(i, p.Start, p.End)).ToList();
+        return segmenter.Segment(samples, ct).Select((p, i) => new SegmentSpan(i, p.Start, p.End)).ToList();
     }
+
+    /// <summary><see cref="Plan"/> on a thread of its own: the VAD scores long audio for seconds of CPU, and a thread-pool
+    /// thread held that long is one the lease heartbeats and the bus wait for.</summary>
+    public async Task<IReadOnlyList<SegmentSpan>> PlanAsync(float[] samples, CancellationToken ct)
+        => segmenter is null || samples.Length <= maxSamples
+            ? SegmentSpan.Plan(samples.Length, maxSamples)
+            : await Task.Factory.StartNew(() => Plan(samples, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     public void Dispose() => vad?.Dispose();
 }
