@@ -9,6 +9,14 @@ WORKDIR /src
 COPY . .
 RUN dotnet publish workers/KimiAudio.Worker/KimiAudio.Worker.csproj -c Release -p:KimiAudioTorchBackend=cuda -o /app
 
+# Silero VAD v5 (segmentation at pauses, Segmentation:Mode=Vad): the ONNX file from the npm package that ships it, as
+# infra/services.sh install takes it (same version and SHA-256)
+FROM node:20-slim AS vad
+WORKDIR /vad
+RUN npm pack @ricky0123/vad-web@0.0.31 --loglevel=error \
+ && tar xzf ricky0123-vad-web-0.0.31.tgz package/dist/silero_vad_v5.onnx \
+ && echo "2623a2953f6ff3d2c1e61740c6cdb7168133479b267dfef114a4a3cc5bdd788f  package/dist/silero_vad_v5.onnx" | sha256sum -c -
+
 # the ASP.NET Core runtime: the worker serves /health/* and /metrics with Kestrel (Worker__HttpPort, default 8080)
 FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble AS dotnet
 
@@ -23,5 +31,7 @@ RUN ln -s /usr/share/dotnet/dotnet /usr/bin/dotnet
 ENV DOTNET_RUNNING_IN_CONTAINER=true
 WORKDIR /app
 COPY --from=build /app .
+COPY --from=vad /vad/package/dist/silero_vad_v5.onnx /app/models/silero_vad_v5.onnx
+ENV KIMIA_VAD_MODEL=/app/models/silero_vad_v5.onnx
 EXPOSE 8080
 ENTRYPOINT ["dotnet", "KimiAudio.Worker.dll"]

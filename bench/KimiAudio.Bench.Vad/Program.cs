@@ -32,7 +32,7 @@ void Row(SpokenCorpus corpus, string mode, IReadOnlyList<SampleRange> pieces, do
 {
     var cuts = pieces.Take(pieces.Count - 1).ToList();
     var inPause = cuts.Count(p => corpus.SilenceAt(p.End) is not null);
-    var rtfx = ms > 0 ? (corpus.Seconds * 1000 / ms).ToString("F0", CultureInfo.InvariantCulture) : "∞";
+    var rtfx = ms >= 1 ? (corpus.Seconds * 1000 / ms).ToString("F0", CultureInfo.InvariantCulture) : "– (no model)";
     Console.WriteLine($"| {corpus.Seconds:F0} | {mode} | {pieces.Count} | {inPause} / {cuts.Count} | {ms:F1} | {ms * 1000 / frames:F1} | {rtfx} |");
 }
 

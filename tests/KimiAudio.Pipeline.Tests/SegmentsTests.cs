@@ -5,6 +5,8 @@ using System.Text.RegularExpressions;
 using KimiAudio.Audio;
 using KimiAudio.Pipeline.Tests.Support;
 using KimiAudio.Vad.Tests;
+using OpenQA.Selenium;
+using OpenQA.Selenium.Chrome;
 
 namespace KimiAudio.Pipeline.Tests;
 
@@ -101,6 +103,25 @@ public sealed partial class SegmentsTests : IAsyncLifetime
         Assert.Contains(",segments\r\n", csv);
         Assert.Contains($"\"\"end\"\" : {segments[0].End.ToString(CultureInfo.InvariantCulture)}", csv); // the JSON text, its quotes doubled
 
+        // the job page lists the segments; clicking a start time plays the input from there (in a real Chromium)
+        using (var driver = HeadlessChromium.Start())
+        {
+            driver.Navigate().GoToUrl(new Uri(p.Api.BaseAddress!, $"/ui/login?returnUrl=/ui/jobs/{jobId}").ToString());
+            driver.FindElement(By.Id("key")).SendKeys(p.ApiKey);
+            driver.FindElement(By.Id("login")).Click();
+            WaitFor(driver, "document.querySelectorAll('#segments tr.segment').length > 0", "the segments table");
+            var rows = driver.FindElements(By.CssSelector("#segments tr.segment"));
+            Assert.Equal(segments.Count, rows.Count);
+            Assert.Equal(segments[1].Text, rows[1].FindElement(By.CssSelector("td.text")).Text);
+            rows[1].FindElement(By.CssSelector("a.seek")).Click();
+            var start = segments[1].Start.ToString(CultureInfo.InvariantCulture);
+            WaitFor(driver, $"document.querySelector('tr.segment[aria-current]') && document.querySelector('tr.segment[aria-current]').dataset.start == '{segments[1].Start:0.###}'", "the clicked segment marked");
+            WaitFor(driver, $"(a => a.readyState >= 1 && a.currentTime >= {start} - 0.05 && a.currentTime < {start} + 5)(document.getElementById('audio-input'))",
+                "the input player at the segment's start");
+            Assert.Equal(0L, driver.ExecuteScript("return document.querySelectorAll('script').length;")); // still no script on the page
+            driver.Quit();
+        }
+
         // kimia subtitles writes the same SRT
         var cli = new Dictionary<string, string?> { ["KIMIA_API"] = p.Api.BaseAddress!.ToString(), ["KIMIA_API_KEY"] = p.ApiKey };
         var run = await KimiaCli.RunAsync(cli, "subtitles", jobId.ToString(), "--format", "srt");
@@ -121,6 +142,17 @@ public sealed partial class SegmentsTests : IAsyncLifetime
         var segments = Segments(item.GetProperty("result"));
         Assert.Equal([0.0, 30.0, 60.0], segments.Select(s => s.Start));
         Assert.Equal([30.0, 60.0, speech.Samples.Length / (double)S], segments.Select(s => s.End));
+    }
+
+    private static void WaitFor(ChromeDriver driver, string expression, string what)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            if (driver.ExecuteScript($"return !!({expression});") is true) return;
+            Thread.Sleep(100);
+        }
+        Assert.Fail($"{what}: `{expression}` did not become true in 30 s on {driver.Url}");
     }
 
     private static double ParseTime(string t)

@@ -29,7 +29,7 @@ public sealed class InputPreparer(
             Validate(audio);
             job.Samples = audio.Samples;
         }
-        job.Plan = planner.Plan(job.Samples, ct);
+        job.Plan = await planner.PlanAsync(job.Samples, ct);
         await ResumeAsync(job, ct);
         heartbeat.Progress(m.JobId);
     }

@@ -30,10 +30,16 @@ public sealed class SegmentPlanner : IDisposable
     /// <summary>Consecutive spans covering all of <paramref name="samples"/> (16 kHz), each at most Worker:SegmentSeconds.</summary>
     public IReadOnlyList<SegmentSpan> Plan(float[] samples, CancellationToken ct)
     {
-        if (segmenter is null) return SegmentSpan.Plan(samples.Length, maxSamples);
-        var pieces = segmenter.Segment(samples, ct);
-        return pieces.Select((p, i) => new SegmentSpan(i, p.Start, p.End)).ToList();
+        if (segmenter is null || samples.Length <= maxSamples) return SegmentSpan.Plan(samples.Length, maxSamples);
+        return segmenter.Segment(samples, ct).Select((p, i) => new SegmentSpan(i, p.Start, p.End)).ToList();
     }
+
+    /// <summary><see cref="Plan"/> on a thread of its own: the VAD scores long audio for seconds of CPU, and a thread-pool
+    /// thread held that long is one the lease heartbeats and the bus wait for.</summary>
+    public async Task<IReadOnlyList<SegmentSpan>> PlanAsync(float[] samples, CancellationToken ct)
+        => segmenter is null || samples.Length <= maxSamples
+            ? SegmentSpan.Plan(samples.Length, maxSamples)
+            : await Task.Factory.StartNew(() => Plan(samples, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     public void Dispose() => vad?.Dispose();
 }
