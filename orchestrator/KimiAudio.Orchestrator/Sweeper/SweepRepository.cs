@@ -31,8 +31,10 @@ public sealed class SweepRepository(NpgsqlDataSource dataSource, [FromKeyedServi
     }
 
     /// <summary>
-    /// Publishes the jobs whose redelivery is due, inside a transaction that holds their rows (SKIP LOCKED, so several
-    /// orchestrators never publish the same job twice); the rows are marked only after every publish succeeded.
+    /// Publishes the jobs whose redelivery is due (not the pages of a submission whose submitter holds its lease: those
+    /// are its own to publish; once it is gone the rows it left unpublished fall to this), inside a transaction that
+    /// holds their rows (SKIP LOCKED, so several orchestrators never publish the same job twice); the rows are marked only
+    /// after every publish succeeded.
     /// </summary>
     public Task<int> RepublishDueAsync(int limit, Func<IReadOnlyList<(ProcessAudio Message, byte Priority)>, Task> publish, CancellationToken ct)
     {
@@ -41,6 +43,8 @@ public sealed class SweepRepository(NpgsqlDataSource dataSource, [FromKeyedServi
                    b.task, b.question, b.output_type, b.sampling::text AS sampling_json, b.priority
               FROM jobs j JOIN batches b ON b.batch_id = j.batch_id
              WHERE j.redeliver_at <= now() AND j.state IN ('pending', 'queued')
+               -- a page of a live submission is published by its submitter (republishing it would send it twice)
+               AND NOT (j.state = 'pending' AND b.state = 'submitting' AND b.submit_lease_expires_at > now())
              ORDER BY j.redeliver_at
              LIMIT @limit
                FOR UPDATE OF j SKIP LOCKED
@@ -89,7 +93,8 @@ public sealed class SweepRepository(NpgsqlDataSource dataSource, [FromKeyedServi
         }, ct);
     }
 
-    private sealed record DueJob
+    /// <summary>A job and the batch fields its message needs, as the sweeper reads them (the chaos soak reads them the same way).</summary>
+    public sealed record DueJob
     {
         public Guid JobId { get; init; }
         public Guid BatchId { get; init; }
