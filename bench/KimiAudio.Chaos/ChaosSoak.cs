@@ -3,13 +3,15 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using Dapper;
 using KimiAudio.Audio;
+using KimiAudio.Contracts;
 using KimiAudio.Infrastructure;
 using KimiAudio.Infrastructure.Auth;
 using KimiAudio.Infrastructure.Storage;
 using KimiAudio.Migrator;
-using KimiAudio.Orchestrator.Sweeper;
+using KimiAudio.Orchestrator.Batches;
 using KimiAudio.ServiceDefaults;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
@@ -250,7 +252,7 @@ public sealed class ChaosSoak(ChaosProfile profile, ChaosServices services, Text
             }
             catch (HttpRequestException) { }
             catch (TaskCanceledException) when (!ct.IsCancellationRequested) { }
-            if (clock.Elapsed > TimeSpan.FromMinutes(2)) throw new TimeoutException("the orchestrator did not become ready in 2 minutes");
+            if (clock.Elapsed > TimeSpan.FromMinutes(5)) throw new TimeoutException("the orchestrator did not become ready in 5 minutes");
             await Task.Delay(250, ct);
         }
     }
@@ -389,7 +391,7 @@ public sealed class ChaosSoak(ChaosProfile profile, ChaosServices services, Text
     {
         const string sql = """
             SELECT j.job_id, j.batch_id, j.input_bucket, j.input_key, j.input_etag, j.input_size, j.prompt, j.options_hash,
-                   b.task, b.question, b.output_type, b.sampling::text AS sampling_json, b.priority
+                   b.task, b.question, b.output_type, b.sampling::text AS sampling_json
               FROM jobs j JOIN batches b ON b.batch_id = j.batch_id
              ORDER BY j.job_id OFFSET @offset LIMIT @limit
             """;
@@ -400,7 +402,7 @@ public sealed class ChaosSoak(ChaosProfile profile, ChaosServices services, Text
             for (var i = 0; i < profile.DuplicatesPerRound; i++)
             {
                 var offset = rng.Next(count);
-                var job = await DbAsync(c => c.QuerySingleAsync<SweepRepository.DueJob>(new CommandDefinition(sql, new { offset, limit = 1 }, cancellationToken: ct)), ct);
+                var job = await DbAsync(c => c.QuerySingleAsync<StoredJob>(new CommandDefinition(sql, new { offset, limit = 1 }, cancellationToken: ct)), ct);
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 timeout.CancelAfter(TimeSpan.FromSeconds(5));
                 await bus.Publish(job.ToMessage(), c => c.MessageId = job.JobId, timeout.Token);
@@ -429,5 +431,25 @@ public sealed class ChaosSoak(ChaosProfile profile, ChaosServices services, Text
                 await Task.Delay(500, ct);
             }
         }
+    }
+
+    /// <summary>A job and its batch's fields, to build the job's message as the orchestrator would.</summary>
+    private sealed record StoredJob
+    {
+        public Guid JobId { get; init; }
+        public Guid BatchId { get; init; }
+        public string InputBucket { get; init; } = "";
+        public string InputKey { get; init; } = "";
+        public string? InputEtag { get; init; }
+        public long? InputSize { get; init; }
+        public string? Prompt { get; init; }
+        public string OptionsHash { get; init; } = "";
+        public string Task { get; init; } = "";
+        public string? Question { get; init; }
+        public string OutputType { get; init; } = "";
+        public string SamplingJson { get; init; } = "{}";
+
+        public ProcessAudio ToMessage() => ProcessAudioFactory.Create(BatchId, JobId, new SourceItem(InputBucket, InputKey, InputEtag, InputSize, Prompt),
+            OptionsHash, Task, Question, OutputType, JsonSerializer.Deserialize<SamplingOptions>(SamplingJson) ?? new SamplingOptions());
     }
 }

@@ -31,10 +31,9 @@ public sealed class SweepRepository(NpgsqlDataSource dataSource, [FromKeyedServi
     }
 
     /// <summary>
-    /// Publishes the jobs whose redelivery is due (not the pages of a submission whose submitter holds its lease: those
-    /// are its own to publish; once it is gone the rows it left unpublished fall to this), inside a transaction that
-    /// holds their rows (SKIP LOCKED, so several orchestrators never publish the same job twice); the rows are marked only
-    /// after every publish succeeded.
+    /// Publishes the jobs whose redelivery is due, inside a transaction that holds their rows (SKIP LOCKED, so several
+    /// orchestrators never publish the same job twice); the rows are marked only after every publish succeeded. Not the
+    /// pages of a submission whose submitter holds its lease: those are its own to publish (once it is gone, the sweeper's).
     /// </summary>
     public Task<int> RepublishDueAsync(int limit, Func<IReadOnlyList<(ProcessAudio Message, byte Priority)>, Task> publish, CancellationToken ct)
     {
@@ -93,8 +92,7 @@ public sealed class SweepRepository(NpgsqlDataSource dataSource, [FromKeyedServi
         }, ct);
     }
 
-    /// <summary>A job and the batch fields its message needs, as the sweeper reads them (the chaos soak reads them the same way).</summary>
-    public sealed record DueJob
+    private sealed record DueJob
     {
         public Guid JobId { get; init; }
         public Guid BatchId { get; init; }
