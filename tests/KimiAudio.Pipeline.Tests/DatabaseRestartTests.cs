@@ -29,7 +29,8 @@ public sealed class DatabaseRestartTests : IAsyncLifetime
         var callLog = Path.Combine(Path.GetTempPath(), $"kimia-calls-{p.Id}.log");
         var worker = new Dictionary<string, string?>
         {
-            ["TestEngine:DelayMs"] = "120", ["TestEngine:MaxBatchSize"] = "2", ["TestEngine:CallLog"] = callLog, ["Worker:LeaseSeconds"] = "6",
+            ["TestEngine:DelayMs"] = "120", ["TestEngine:MaxBatchSize"] = "2", ["TestEngine:CallLog"] = callLog,
+            ["Worker:LeaseSeconds"] = "15", // outlives a restart on a loaded box: no lease runs out while the database is away
         };
         await p.StartOrchestratorAsync();
         var batchId = await p.SubmitAsync(new { source = $"s3://{p.Bucket}/db/", task = "asr" });

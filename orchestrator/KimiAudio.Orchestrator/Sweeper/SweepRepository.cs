@@ -32,7 +32,8 @@ public sealed class SweepRepository(NpgsqlDataSource dataSource, [FromKeyedServi
 
     /// <summary>
     /// Publishes the jobs whose redelivery is due, inside a transaction that holds their rows (SKIP LOCKED, so several
-    /// orchestrators never publish the same job twice); the rows are marked only after every publish succeeded.
+    /// orchestrators never publish the same job twice); the rows are marked only after every publish succeeded. Not the
+    /// pages of a submission whose submitter holds its lease: those are its own to publish (once it is gone, the sweeper's).
     /// </summary>
     public Task<int> RepublishDueAsync(int limit, Func<IReadOnlyList<(ProcessAudio Message, byte Priority)>, Task> publish, CancellationToken ct)
     {
@@ -41,6 +42,8 @@ public sealed class SweepRepository(NpgsqlDataSource dataSource, [FromKeyedServi
                    j.offset_seconds, j.duration_seconds, j.reference_text, j.language, b.task, b.question, b.output_type, b.sampling::text AS sampling_json, b.priority
               FROM jobs j JOIN batches b ON b.batch_id = j.batch_id
              WHERE j.redeliver_at <= now() AND j.state IN ('{PipelineState.Job.Pending}', '{PipelineState.Job.Queued}')
+               -- a page of a live submission is published by its submitter (republishing it would send it twice)
+               AND NOT (j.state = '{PipelineState.Job.Pending}' AND b.state = '{PipelineState.Batch.Submitting}' AND b.submit_lease_expires_at > now())
              ORDER BY j.redeliver_at
              LIMIT @limit
                FOR UPDATE OF j SKIP LOCKED

@@ -23,7 +23,29 @@ public sealed class SchemaGuard(NpgsqlDataSource dataSource, ILogger<SchemaGuard
         .Select(n => n["migrations/".Length..])
         .Max(StringComparer.Ordinal) ?? throw new InvalidOperationException("no migrations embedded in KimiAudio.Infrastructure");
 
+    /// <summary>A service started while PostgreSQL restarts (57P01, connection refused) waits for it this long before giving up.</summary>
+    private static readonly TimeSpan StartupPatience = TimeSpan.FromSeconds(90);
+
     public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + StartupPatience;
+        while (true)
+        {
+            try
+            {
+                await CheckAsync(cancellationToken);
+                return;
+            }
+            catch (Exception ex) when (Resilience.PipelineResilience.IsTransientPostgres(ex, cancellationToken) && DateTime.UtcNow < deadline)
+            {
+                logger.LogWarning("Database not reachable yet ({Reason}); retrying the schema check", ex.Message);
+                dataSource.Clear();
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            }
+        }
+    }
+
+    private async Task CheckAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var journalExists = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(JournalExistsSql, cancellationToken: cancellationToken));
