@@ -11,11 +11,6 @@ namespace KimiAudio.Architecture.Tests.Settings;
 /// </summary>
 public sealed class DeploymentSettingsTests
 {
-    /// <summary>
-    /// Keys left as they are for the lead to reconcile with the worker-stream branch (continuous batching renames the worker
-    /// batch options). Each must still bind to nothing (checked below), so a stale entry fails; remove it then.
-    /// </summary>
-    private static readonly HashSet<string> PendingReconciliation = new(StringComparer.Ordinal) { "Worker__PrefetchCount" };
 
     private static readonly Assembly Orchestrator = typeof(KimiAudio.Orchestrator.OrchestratorOptions).Assembly;
     private static readonly Assembly Worker = typeof(KimiAudio.Worker.Engine.EngineOptions).Assembly;
@@ -53,8 +48,6 @@ public sealed class DeploymentSettingsTests
         Assert.Empty(infra.ReadProblems);
         Assert.True(infra.AppVariables.Count > 40, $"only {infra.AppVariables.Count} settings read: the reader misses files");
         Assert.Empty(Unbound(infra));
-        foreach (var pending in PendingReconciliation)
-            Assert.NotNull(All.Problem(pending)); // binds now: drop it from PendingReconciliation
     }
 
     [Fact]
@@ -121,7 +114,7 @@ public sealed class DeploymentSettingsTests
     }
 
     private static List<string> Unbound(InfraSettings infra) =>
-        infra.AppVariables.Where(v => !PendingReconciliation.Contains(v.Variable))
+        infra.AppVariables
             .Select(v => (v.Where, v.Variable, Problem: All.Problem(v.Variable)))
             .Where(v => v.Problem is not null)
             .Select(v => $"{v.Where}: {v.Variable}: {v.Problem}")

@@ -144,9 +144,9 @@ public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedService
     {
         const string sql = $"""
             UPDATE jobs j
-               SET state = CASE WHEN j.attempts >= b.max_attempts THEN '{PipelineState.Job.Failed}' ELSE '{PipelineState.Job.Queued}' END,
-                   redeliver_at = CASE WHEN j.attempts >= b.max_attempts THEN NULL ELSE now() + make_interval(secs => @delaySeconds) END,
-                   finished_at = CASE WHEN j.attempts >= b.max_attempts THEN now() END,
+               SET state = CASE WHEN attempts_exhausted(j.attempts, b.max_attempts) THEN '{PipelineState.Job.Failed}' ELSE '{PipelineState.Job.Queued}' END,
+                   redeliver_at = CASE WHEN attempts_exhausted(j.attempts, b.max_attempts) THEN NULL ELSE now() + make_interval(secs => @delaySeconds) END,
+                   finished_at = CASE WHEN attempts_exhausted(j.attempts, b.max_attempts) THEN now() END,
                    error = @error, lease_owner = NULL, lease_expires_at = NULL
               FROM batches b
              WHERE b.batch_id = j.batch_id AND j.job_id = @jobId AND j.state = '{PipelineState.Job.Running}' AND j.lease_owner = @owner
