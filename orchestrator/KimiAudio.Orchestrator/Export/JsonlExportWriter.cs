@@ -36,6 +36,15 @@ public sealed class JsonlExportWriter : IExportWriter
             json.WriteString("error", r.Error);
             json.WriteString("artifact", r.Artifact);
             json.WriteString("model_id", r.ModelId);
+            json.WriteString("reference_text", r.ReferenceText);
+            WriteNumber(json, "wer", r.Wer);
+            WriteNumber(json, "cer", r.Cer);
+            WriteNumber(json, "substitutions", r.WordSubstitutions);
+            WriteNumber(json, "deletions", r.WordDeletions);
+            WriteNumber(json, "insertions", r.WordInsertions);
+            WriteNumber(json, "reference_words", r.ReferenceWords);
+            json.WritePropertyName("metadata");
+            if (r.MetadataJson is { } metadata) json.WriteRawValue(metadata, skipInputValidation: true); else json.WriteNullValue();
             json.WriteEndObject();
             json.Flush();
             buffer.Write("\n"u8);
@@ -45,7 +54,12 @@ public sealed class JsonlExportWriter : IExportWriter
         await DrainAsync(buffer, output, ct);
     }
 
-    private static void WriteNumber(Utf8JsonWriter json, string name, int? value)
+    internal static void WriteNumber(Utf8JsonWriter json, string name, int? value)
+    {
+        if (value is { } v) json.WriteNumber(name, v); else json.WriteNull(name);
+    }
+
+    internal static void WriteNumber(Utf8JsonWriter json, string name, double? value)
     {
         if (value is { } v) json.WriteNumber(name, v); else json.WriteNull(name);
     }
@@ -55,7 +69,7 @@ public sealed class JsonlExportWriter : IExportWriter
         if (value is { } v) json.WriteString(name, v); else json.WriteNull(name);
     }
 
-    private static async Task DrainAsync(ArrayBufferWriter<byte> buffer, Stream output, CancellationToken ct)
+    internal static async Task DrainAsync(ArrayBufferWriter<byte> buffer, Stream output, CancellationToken ct)
     {
         await output.WriteAsync(buffer.WrittenMemory, ct);
         await output.FlushAsync(ct);

@@ -226,7 +226,7 @@ public sealed class JobProcessor(
             ModelId = engine.ModelId,
             TimingsJson = JsonSerializer.Serialize(job.TimingsMs),
         };
-        var committed = await repository.CompleteAsync(row, identity.Id, ct);
+        var committed = await repository.CompleteAsync(ResultScoring.Apply(row, m), identity.Id, ct);
         storeSpan?.Dispose();
         heartbeat.Untrack(m.JobId);
         EndJob(job, committed ? "succeeded" : "lease_lost");
