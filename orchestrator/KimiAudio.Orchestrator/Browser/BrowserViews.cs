@@ -10,6 +10,8 @@ public sealed record ResultSnippet
 {
     public string? Text { get; init; }
     public bool HasSpeech { get; init; }
+    /// <summary>WER against the manifest's reference (null: not scored).</summary>
+    public double? Wer { get; init; }
 }
 
 /// <summary>Everything the job page shows: the job, its batch's options and its result (own or reused), if any.</summary>
@@ -36,6 +38,11 @@ public sealed record JobDetail
     public string? ArtifactBucket { get; init; }
     public string? ArtifactKey { get; init; }
     public string? ModelId { get; init; }
+    public string? ReferenceText { get; init; }
+    public double? Wer { get; init; }
+    public double? Cer { get; init; }
+    /// <summary>The manifest row's other columns (JSON object text), if any.</summary>
+    public string? MetadataJson { get; init; }
 
     /// <summary>The object behind an audio kind of this job ("input" or "speech"), or null when it has none.</summary>
     public (string Bucket, string Key)? Audio(string kind) => kind switch

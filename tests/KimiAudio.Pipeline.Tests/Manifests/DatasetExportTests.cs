@@ -202,4 +202,31 @@ public sealed class DatasetExportTests : IAsyncLifetime
         }
         Assert.Equal([5.0, 35.0], lines.Take(2).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("start").GetDouble()));
     }
+
+    [Fact]
+    public async Task The_cli_and_the_results_browser_show_the_scores()
+    {
+        var rows = await RowsAsync();
+        var env = new Dictionary<string, string?> { ["KIMIA_API"] = p.Api.BaseAddress!.ToString(), ["KIMIA_API_KEY"] = p.ApiKey };
+        var status = await KimiaCli.RunAsync(env, "status", batchId.ToString());
+        Assert.Equal(0, status.ExitCode);
+        var quality = (await p.GetBatchAsync(batchId)).GetProperty("quality");
+        Assert.Contains($"quality: WER {quality.GetProperty("wer").GetDouble().ToString("P2", System.Globalization.CultureInfo.InvariantCulture)}", status.Stdout);
+        var worst = await KimiaCli.RunAsync(env, "results", "--batch", batchId.ToString(), "--min-wer", "0.5", "--json");
+        Assert.Equal(0, worst.ExitCode);
+        Assert.Equal(rows.Count(r => r.Wer >= 0.5), worst.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        var usage = await KimiaCli.RunAsync(env, "results", "--min-wer", "many");
+        Assert.Equal(2, usage.ExitCode);
+
+        using var client = new HttpClient(new HttpClientHandler { CookieContainer = new System.Net.CookieContainer(), AllowAutoRedirect = false }) { BaseAddress = p.Api.BaseAddress };
+        var login = await client.PostAsync("/ui/login", new FormUrlEncodedContent([new("key", p.ApiKey), new("returnUrl", "/ui")]));
+        Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
+        var page = await client.GetStringAsync($"/ui/batches/{batchId}");
+        Assert.Contains("id=\"batch-quality\"", page);
+        Assert.Contains("0.0 %", page); // a.wav matches its reference
+        var job = await client.GetStringAsync($"/ui/jobs/{rows[2].JobId}");
+        Assert.Contains("completely different words here", job);
+        Assert.Contains($"WER {rows[2].Wer!.Value.ToString("0.0 %", System.Globalization.CultureInfo.InvariantCulture)}", job);
+        Assert.Contains("&quot;speaker&quot;: &quot;s3&quot;", job);
+    }
 }
