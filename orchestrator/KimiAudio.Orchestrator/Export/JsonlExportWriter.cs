@@ -7,7 +7,7 @@ namespace KimiAudio.Orchestrator.Export;
 /// <summary>JSON Lines: one object per row; timings as a JSON object; null where a value is absent.</summary>
 public sealed class JsonlExportWriter : IExportWriter
 {
-    private const int FlushBytes = 64 * 1024;
+    internal const int FlushBytes = 64 * 1024;
 
     public string ContentType => "application/x-ndjson";
     public string Extension => "jsonl";
@@ -46,10 +46,7 @@ public sealed class JsonlExportWriter : IExportWriter
             json.WritePropertyName("metadata");
             if (r.MetadataJson is { } metadata) json.WriteRawValue(metadata, skipInputValidation: true); else json.WriteNullValue();
             json.WriteEndObject();
-            json.Flush();
-            buffer.Write("\n"u8);
-            json.Reset(buffer);
-            if (buffer.WrittenCount >= FlushBytes) await DrainAsync(buffer, output, ct);
+            await EndLineAsync(json, buffer, output, ct);
         }
         await DrainAsync(buffer, output, ct);
     }
@@ -67,6 +64,15 @@ public sealed class JsonlExportWriter : IExportWriter
     private static void WriteTime(Utf8JsonWriter json, string name, DateTime? value)
     {
         if (value is { } v) json.WriteString(name, v); else json.WriteNull(name);
+    }
+
+    /// <summary>Ends the object just written as one line; sends the buffer on once it holds <see cref="FlushBytes"/>.</summary>
+    internal static async Task EndLineAsync(Utf8JsonWriter json, ArrayBufferWriter<byte> buffer, Stream output, CancellationToken ct)
+    {
+        json.Flush();
+        buffer.Write("\n"u8);
+        json.Reset(buffer);
+        if (buffer.WrittenCount >= FlushBytes) await DrainAsync(buffer, output, ct);
     }
 
     internal static async Task DrainAsync(ArrayBufferWriter<byte> buffer, Stream output, CancellationToken ct)

@@ -17,11 +17,10 @@ public static class LhotseSupervisionsWriter
     public const string Format = "lhotse";
     public const string ContentType = "application/x-ndjson";
     public const string Extension = "supervisions.jsonl";
-    private const int FlushBytes = 64 * 1024;
 
     public static async Task WriteAsync(IAsyncEnumerable<SegmentExportRow> segments, Stream output, CancellationToken ct)
     {
-        var buffer = new ArrayBufferWriter<byte>(FlushBytes * 2);
+        var buffer = new ArrayBufferWriter<byte>(JsonlExportWriter.FlushBytes * 2);
         await using var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
         await foreach (var s in segments.WithCancellation(ct))
         {
@@ -39,10 +38,7 @@ public static class LhotseSupervisionsWriter
             NemoManifestWriter.WriteMetadata(json, s.MetadataJson, new HashSet<string> { "job_id" });
             json.WriteEndObject();
             json.WriteEndObject();
-            json.Flush();
-            buffer.Write("\n"u8);
-            json.Reset(buffer);
-            if (buffer.WrittenCount >= FlushBytes) await JsonlExportWriter.DrainAsync(buffer, output, ct);
+            await JsonlExportWriter.EndLineAsync(json, buffer, output, ct);
         }
         await JsonlExportWriter.DrainAsync(buffer, output, ct);
     }

@@ -14,7 +14,6 @@ namespace KimiAudio.Orchestrator.Export;
 public sealed class NemoManifestWriter : IExportWriter
 {
     public const string Format = "nemo";
-    private const int FlushBytes = 64 * 1024;
     private static readonly HashSet<string> OwnKeys = ["audio_filepath", "duration", "offset", "text", "reference_text", "wer", "cer"];
 
     public string ContentType => "application/x-ndjson";
@@ -22,7 +21,7 @@ public sealed class NemoManifestWriter : IExportWriter
 
     public async Task WriteAsync(IAsyncEnumerable<JobResultRow> rows, Stream output, CancellationToken ct)
     {
-        var buffer = new ArrayBufferWriter<byte>(FlushBytes * 2);
+        var buffer = new ArrayBufferWriter<byte>(JsonlExportWriter.FlushBytes * 2);
         await using var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
         await foreach (var r in rows.WithCancellation(ct))
         {
@@ -40,10 +39,7 @@ public sealed class NemoManifestWriter : IExportWriter
                 JsonlExportWriter.WriteNumber(json, "cer", r.Cer);
             }
             json.WriteEndObject();
-            json.Flush();
-            buffer.Write("\n"u8);
-            json.Reset(buffer);
-            if (buffer.WrittenCount >= FlushBytes) await JsonlExportWriter.DrainAsync(buffer, output, ct);
+            await JsonlExportWriter.EndLineAsync(json, buffer, output, ct);
         }
         await JsonlExportWriter.DrainAsync(buffer, output, ct);
     }
