@@ -40,7 +40,6 @@ public sealed class ResultRepository(NpgsqlDataSource dataSource, [FromKeyedServ
 
     private const string FromWhere = Joins + Filters;
 
-
     private const string Order = "ORDER BY b.created_at DESC, b.batch_id DESC, j.seq";
 
     /// <summary>
