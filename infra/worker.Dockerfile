@@ -32,6 +32,6 @@ ENV DOTNET_RUNNING_IN_CONTAINER=true
 WORKDIR /app
 COPY --from=build /app .
 COPY --from=vad /vad/package/dist/silero_vad_v5.onnx /app/models/silero_vad_v5.onnx
-ENV KIMIA_VAD_MODEL=/app/models/silero_vad_v5.onnx
+ENV Segmentation__VadModelPath=/app/models/silero_vad_v5.onnx
 EXPOSE 8080
 ENTRYPOINT ["dotnet", "KimiAudio.Worker.dll"]

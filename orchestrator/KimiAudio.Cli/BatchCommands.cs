@@ -8,7 +8,7 @@ namespace KimiAudio.Cli;
 /// <summary>`kimia status|results|export|subtitles|cancel|retry-failed`: watching batches and reading their results through the API.</summary>
 public static class BatchCommands
 {
-    public static readonly string[] ExportFormats = ["jsonl", "csv", "parquet"];
+    public static readonly string[] ExportFormats = ["jsonl", "csv", "parquet", "nemo", "hf", "lhotse"];
 
     public static IEnumerable<Command> Create(Option<string> api, Option<string?> apiKey)
     {
@@ -44,6 +44,7 @@ public static class BatchCommands
                 {
                     var batch = await api.GetBatchAsync(id, ct);
                     Console.WriteLine(live ? Views.ProgressLine(batch) : Views.PlainProgressLine(batch));
+                    if (Views.QualityLine(batch) is { } quality) Console.WriteLine(quality);
                 }
                 return;
             }
@@ -73,9 +74,11 @@ public static class BatchCommands
         var query = new Option<string?>("--query") { Description = "only results whose text contains this (case-insensitive)" };
         var json = new Option<bool>("--json") { Description = "one JSON object per line instead of a table" };
         var limit = new Option<int?>("--limit") { Description = "most rows (default: all)" };
+        var minWer = new Option<double?>("--min-wer") { Description = "only results scored against a reference with WER at least this (0.3 = 30 %): the worst rows" };
+        var maxWer = new Option<double?>("--max-wer") { Description = "only results scored against a reference with WER at most this" };
         var command = new Command("results", "Print results across batches (one row per file, with errors of failed jobs) as a table or JSON lines")
         {
-            positional, batch, task, state, query, json, limit,
+            positional, batch, task, state, query, json, limit, minWer, maxWer,
         };
         command.SetAction((parse, ct) => CliAction.RunAsync(async () =>
         {
@@ -83,7 +86,8 @@ public static class BatchCommands
             if (p is not null && b is not null && p != b) throw new UsageException("give the batch once: as batch-id or as --batch");
             var max = parse.GetValue(limit);
             if (max is < 1) throw new UsageException($"--limit must be at least 1 (got {max})");
-            var filter = Query(("batchId", (p ?? b)?.ToString()), ("task", parse.GetValue(task)), ("state", parse.GetValue(state)), ("q", parse.GetValue(query)));
+            var filter = Query(("batchId", (p ?? b)?.ToString()), ("task", parse.GetValue(task)), ("state", parse.GetValue(state)), ("q", parse.GetValue(query)),
+                ("minWer", parse.GetValue(minWer)?.ToString("R", CultureInfo.InvariantCulture)), ("maxWer", parse.GetValue(maxWer)?.ToString("R", CultureInfo.InvariantCulture)));
             using var api = client(parse);
             var rows = new List<string[]>();
             var asJson = parse.GetValue(json);
@@ -102,7 +106,7 @@ public static class BatchCommands
                 after = page.GetProperty("next").GetString();
             }
             while (after is not null && (max is null || count < max));
-            if (!asJson) Views.WriteTable(Console.Out, ["input", "state", "seconds", "text / error", "speech"], rows);
+            if (!asJson) Views.WriteTable(Console.Out, ["input", "state", "seconds", "wer", "text / error", "speech"], rows);
         }));
         return command;
     }
@@ -118,6 +122,8 @@ public static class BatchCommands
             r.GetProperty("input").GetString()!,
             state == PipelineState.Job.Skipped && hasResult ? "reused" : state,
             seconds.ValueKind == JsonValueKind.Number ? seconds.GetDouble().ToString("F1", CultureInfo.InvariantCulture) : "",
+            hasResult && result.TryGetProperty("quality", out var q) && q.ValueKind == JsonValueKind.Object
+                ? q.GetProperty("wer").GetDouble().ToString("P1", CultureInfo.InvariantCulture) : "",
             hasResult ? result.GetProperty("text").GetString()! : r.GetProperty("error").GetString() ?? "",
             hasResult ? result.GetProperty("artifact").GetString() ?? "" : "",
         ];
@@ -126,7 +132,7 @@ public static class BatchCommands
     private static Command Export(Func<ParseResult, ApiClient> client)
     {
         var batchId = BatchId();
-        var format = new Option<string>("--format") { Description = "jsonl | csv | parquet", DefaultValueFactory = _ => "jsonl" };
+        var format = new Option<string>("--format") { Description = "jsonl | csv | parquet (our columns), nemo (NeMo manifest), hf (Hugging Face datasets Parquet), lhotse (Lhotse supervisions)", DefaultValueFactory = _ => "jsonl" };
         format.AcceptOnlyFromAmong(ExportFormats);
         var output = new Option<string>("--output", "-o") { Description = "file to write, or - for stdout", DefaultValueFactory = _ => "-" };
         var command = new Command("export", "Write one row per file of a batch (input, task, state, text, token counts, timings, audio seconds, error, speech) as JSONL, CSV or Parquet, streamed")

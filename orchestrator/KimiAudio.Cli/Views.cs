@@ -22,6 +22,16 @@ public static class Views
             $"{batch.GetProperty("jobsPerSecond").GetDouble():F1} jobs/s  ETA {eta}");
     }
 
+    /// <summary>The batch's corpus scores against its references (GET /batches/{id} "quality"), or null when nothing is scored.</summary>
+    public static string? QualityLine(JsonElement batch)
+    {
+        if (!batch.TryGetProperty("quality", out var q) || q.ValueKind != JsonValueKind.Object) return null;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"quality: WER {q.GetProperty("wer").GetDouble():P2} (S {q.GetProperty("substitutions").GetInt64()}, D {q.GetProperty("deletions").GetInt64()}, " +
+            $"I {q.GetProperty("insertions").GetInt64()} over {q.GetProperty("referenceWords").GetInt64()} reference words), " +
+            $"CER {q.GetProperty("cer").GetDouble():P2}, {q.GetProperty("scoredResults").GetInt32()} scored result(s), worst WER {q.GetProperty("maxWer").GetDouble():P1}");
+    }
+
     /// <summary>The same facts without the bar, for logs and pipes.</summary>
     public static string PlainProgressLine(JsonElement batch)
     {

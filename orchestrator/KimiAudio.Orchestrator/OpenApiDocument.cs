@@ -53,7 +53,7 @@ public static class OpenApiDocumentSetup
                 Name = p.Name, In = ParameterLocation.Query, Required = false, Description = p.Description,
                 Schema = new OpenApiSchema
                 {
-                    Type = p.Type == "integer" ? JsonSchemaType.Integer : JsonSchemaType.String,
+                    Type = p.Type == "integer" ? JsonSchemaType.Integer : p.Type == "number" ? JsonSchemaType.Number : JsonSchemaType.String,
                     Format = p.Format,
                     Enum = p.Allowed?.Select(JsonNode (a) => JsonValue.Create(a)).ToList(),
                     Minimum = p.Minimum?.ToString(CultureInfo.InvariantCulture),

@@ -10,7 +10,7 @@ namespace KimiAudio.Orchestrator;
 /// </summary>
 public sealed record QueryParameterDoc(string Name, string Description)
 {
-    /// <summary>JSON schema type: "string" or "integer".</summary>
+    /// <summary>JSON schema type: "string", "integer" or "number".</summary>
     public string Type { get; init; } = "string";
     public string? Format { get; init; }
     public IReadOnlyList<string>? Allowed { get; init; }
@@ -25,6 +25,8 @@ public sealed record QueryParameterDoc(string Name, string Description)
         => new(name, description) { Allowed = allowed, Default = defaultValue };
 
     public static QueryParameterDoc Guid(string name, string description) => new(name, description) { Format = "uuid" };
+
+    public static QueryParameterDoc Number(string name, string description) => new(name, description) { Type = "number", Format = "double" };
 
     public static QueryParameterDoc Integer(string name, string description, int minimum, int maximum, int? defaultValue = null)
         => new(name, description)

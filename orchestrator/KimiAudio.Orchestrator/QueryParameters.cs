@@ -50,6 +50,16 @@ public sealed class QueryParameters(IQueryCollection query)
         return null;
     }
 
+    /// <summary>A decimal number in [min, max] (invariant culture), or null when absent.</summary>
+    public double? Number(string name, double min, double max)
+    {
+        var value = query[name].ToString();
+        if (value.Length == 0) return null;
+        if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d >= min && d <= max) return d;
+        Fail(name, $"must be a number between {min.ToString(CultureInfo.InvariantCulture)} and {max.ToString(CultureInfo.InvariantCulture)}");
+        return null;
+    }
+
     public int Limit(int defaultValue = 100) => Integer("limit", 1, MaxLimit, defaultValue);
 
     public int Integer(string name, int min, int max, int defaultValue)

@@ -20,6 +20,7 @@ public static class WellKnownEnvironment
         ("S3_ACCESS_KEY", "S3:AccessKey"),
         ("S3_SECRET_KEY", "S3:SecretKey"),
         ("S3_EMULATOR", "S3:Emulator"),
+        ("KIMIA_VAD_MODEL", "Segmentation:VadModelPath"),
     ];
 
     /// <summary>The mapped variables and the configuration key each one sets.</summary>

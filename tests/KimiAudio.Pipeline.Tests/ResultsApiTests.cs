@@ -181,7 +181,7 @@ public sealed class ResultsApiTests(OpsFixture f) : IClassFixture<OpsFixture>
             .Where(p => p.GetProperty("in").GetString() == "query").ToDictionary(p => p.GetProperty("name").GetString()!, p => p.GetProperty("schema"));
         static string[] Enum(JsonElement schema) => [.. schema.GetProperty("enum").EnumerateArray().Select(v => v.GetString()!)];
         string[] jobStates = ["pending", "queued", "running", "succeeded", "failed", "cancelled", "skipped"];
-        string[] formats = ["jsonl", "csv", "parquet"];
+        string[] formats = ["jsonl", "csv", "parquet", "nemo", "hf", "lhotse"];
 
         var batches = Query("/batches");
         Assert.Equal(["after", "limit", "state"], batches.Keys.Order());
@@ -190,13 +190,14 @@ public sealed class ResultsApiTests(OpsFixture f) : IClassFixture<OpsFixture>
         Assert.Equal("string", batches["after"].GetProperty("type").GetString());
 
         var results = Query("/results");
-        Assert.Equal(["after", "batchId", "limit", "q", "state", "task"], results.Keys.Order());
+        Assert.Equal(["after", "batchId", "limit", "maxWer", "minWer", "q", "state", "task"], results.Keys.Order());
+        Assert.Equal("number", results["minWer"].GetProperty("type").GetString());
         Assert.Equal(jobStates, Enum(results["state"]));
         Assert.Equal("uuid", results["batchId"].GetProperty("format").GetString());
         Assert.Equal(200, results["q"].GetProperty("maxLength").GetInt32());
 
         var export = Query("/results/export");
-        Assert.Equal(["batchId", "format", "q", "state", "task"], export.Keys.Order());
+        Assert.Equal(["batchId", "format", "maxWer", "minWer", "q", "state", "task"], export.Keys.Order());
         Assert.Equal(formats, Enum(export["format"]));
         Assert.Equal("jsonl", export["format"].GetProperty("default").GetString());
         Assert.Equal(formats, Enum(Assert.Single(Query("/batches/{batchId}/export")).Value));

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dapper;
 using KimiAudio.Contracts;
+using KimiAudio.Evaluation;
 using KimiAudio.Infrastructure.Resilience;
 using Npgsql;
 using NpgsqlTypes;
@@ -240,8 +241,25 @@ public sealed class BatchRepository(NpgsqlDataSource dataSource, [FromKeyedServi
             var batch = await c.QuerySingleOrDefaultAsync<BatchProgress>(new CommandDefinition(batchSql, new { batchId }, cancellationToken: ct));
             if (batch is null) return null;
             var counts = (await c.QueryAsync<(string State, int Jobs, double AudioSeconds)>(new CommandDefinition(countsSql, new { batchId }, cancellationToken: ct))).ToList();
-            return batch.WithCounts(counts);
+            return batch.WithCounts(counts) with { Quality = await QualityAsync(c, batchId, ct) };
         }, ct);
+    }
+
+    /// <summary>The batch's corpus scores (its skipped jobs count with the results they reuse); null when nothing is scored.</summary>
+    public static async Task<BatchQuality?> QualityAsync(NpgsqlConnection c, Guid batchId, CancellationToken ct)
+    {
+        const string sql = """
+            SELECT count(*)::int AS scored_results, coalesce(sum(r.reference_words), 0)::bigint AS reference_words,
+                   coalesce(sum(r.word_substitutions), 0)::bigint AS substitutions, coalesce(sum(r.word_deletions), 0)::bigint AS deletions,
+                   coalesce(sum(r.word_insertions), 0)::bigint AS insertions, coalesce(sum(r.reference_chars), 0)::bigint AS reference_chars,
+                   coalesce(sum(r.char_errors), 0)::bigint AS char_errors, coalesce(max(r.wer), 0)::float8 AS max_wer
+              FROM jobs j JOIN results r ON r.job_id = coalesce(j.reused_job_id, j.job_id)
+             WHERE j.batch_id = @batchId AND r.wer IS NOT NULL
+            """;
+        var q = await c.QuerySingleAsync<BatchQuality>(new CommandDefinition(sql, new { batchId }, cancellationToken: ct));
+        if (q.ScoredResults == 0) return null;
+        var wordErrors = q.Substitutions + q.Deletions + q.Insertions;
+        return q with { Wer = ErrorCounts.RateOf(wordErrors, q.ReferenceWords), Cer = ErrorCounts.RateOf(q.CharErrors, q.ReferenceChars) };
     }
 
     public async Task<IReadOnlyList<JobView>> ListJobsAsync(Guid batchId, string? state, int after, int limit, CancellationToken ct)

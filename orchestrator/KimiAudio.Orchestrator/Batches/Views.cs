@@ -54,6 +54,8 @@ public sealed record BatchProgress
     public double JobsPerSecond { get; init; }
     public double AudioSecondsPerSecond { get; init; }
     public double? EtaSeconds { get; init; }
+    /// <summary>Corpus scores of the batch's results that have a reference; null when none has.</summary>
+    public BatchQuality? Quality { get; init; }
 
     public BatchProgress WithCounts(IReadOnlyList<(string State, int Jobs, double AudioSeconds)> rows)
     {
@@ -105,3 +107,22 @@ public sealed record CancelBatchResponse(Guid BatchId, int CancelledJobs);
 
 /// <summary>POST /batches/{id}/retry-failed answer.</summary>
 public sealed record RetryFailedResponse(Guid BatchId, int RequeuedJobs);
+
+/// <summary>
+/// A batch scored as a corpus against its references: WER = (S + D + I) / reference words over all scored results
+/// (not the mean of their rates), CER likewise over characters.
+/// </summary>
+public sealed record BatchQuality
+{
+    public int ScoredResults { get; init; }
+    public double Wer { get; init; }
+    public double Cer { get; init; }
+    public long ReferenceWords { get; init; }
+    public long Substitutions { get; init; }
+    public long Deletions { get; init; }
+    public long Insertions { get; init; }
+    public long ReferenceChars { get; init; }
+    public long CharErrors { get; init; }
+    /// <summary>The worst result's WER.</summary>
+    public double MaxWer { get; init; }
+}

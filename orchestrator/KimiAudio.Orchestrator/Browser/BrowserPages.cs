@@ -124,6 +124,13 @@ public static class BrowserPages
             <dt>Completed</dt><dd>{When(b.CompletedAt)}</dd>
             <dt>Audio done</dt><dd>{b.AudioSecondsDone:0.#} s ({b.AudioSecondsPerSecond:0.##} s of audio per second)</dd>
             <dt>ETA</dt><dd>{Eta(b)}</dd>
+            """);
+        if (b.Quality is { } q)
+            h.Add($"""
+                <dt>Quality</dt><dd id="batch-quality">WER {Percent(q.Wer)} (S {q.Substitutions}, D {q.Deletions}, I {q.Insertions} over {q.ReferenceWords} reference words),
+                  CER {Percent(q.Cer)}; {q.ScoredResults} scored result(s), worst WER {Percent(q.MaxWer)}</dd>
+                """);
+        h.Add($"""
             </dl>
             <h2>Jobs</h2>
             <p class="filters">Show: <a href="{BatchUrl(b.BatchId)}">all</a>
@@ -132,7 +139,7 @@ public static class BrowserPages
             h.Add($"""<a href="{BatchUrl(b.BatchId)}?state={s}">{s} ({b.Counts[s]})</a>""");
         h.Add($"""
             </p>
-            <table id="jobs"><thead><tr><th>#</th><th>Input</th><th>State</th><th>Attempts</th><th>Audio</th><th>Error</th><th>Result text</th></tr></thead><tbody>
+            <table id="jobs"><thead><tr><th>#</th><th>Input</th><th>State</th><th>Attempts</th><th>Audio</th><th>WER</th><th>Error</th><th>Result text</th></tr></thead><tbody>
             """);
         foreach (var (j, r) in jobs)
         {
@@ -141,7 +148,7 @@ public static class BrowserPages
                 <tr data-job="{j.JobId}" data-state="{j.State}"><td class="num">{j.Seq}</td>
                 <td><a class="key" href="{JobUrl(j.JobId)}">{j.InputKey}</a></td>
                 <td>{new RawHtml(StateChip(j.State))}</td><td class="num">{j.Attempts}</td><td class="num">{Seconds(j.AudioSeconds)}</td>
-                <td class="error">{j.Error}</td><td class="text">{text}{new RawHtml(r.HasSpeech ? " <span class=\"muted\">+ speech</span>" : "")}</td></tr>
+                <td class="num wer">{(r.Wer is { } wer ? Percent(wer) : "")}</td><td class="error">{j.Error}</td><td class="text">{text}{new RawHtml(r.HasSpeech ? " <span class=\"muted\">+ speech</span>" : "")}</td></tr>
                 """);
         }
         h.Add($"</tbody></table>");
@@ -175,6 +182,9 @@ public static class BrowserPages
         h.Add($"</dl>");
         if (j.Error is not null) h.Add($"""<h2>Error</h2><pre class="error" id="job-error">{j.Error}</pre>""");
         if (j.Text is not null) h.Add($"""<h2>Result text</h2><pre id="result-text">{j.Text}</pre>""");
+        if (j.ReferenceText is not null)
+            h.Add($"""<h2>Reference</h2><pre id="reference-text">{j.ReferenceText}</pre><p id="result-quality">{(j.Wer is { } wer ? $"WER {Percent(wer)}, CER {Percent(j.Cer ?? 0)}" : "not scored yet")}</p>""");
+        if (j.MetadataJson is not null) h.Add($"""<h2>Manifest metadata</h2><pre id="metadata">{j.MetadataJson}</pre>""");
         AudioSection(h, j, BrowserEndpoints.InputAudio, "Input audio", playFrom);
         SegmentsSection(h, j, playFrom);
         if (j.ArtifactKey is not null) AudioSection(h, j, BrowserEndpoints.SpeechAudio, "Generated speech (24 kHz)");
@@ -257,6 +267,8 @@ public static class BrowserPages
         => string.Join(" · ", PipelineState.Job.All.Where(s => b.Counts.GetValueOrDefault(s) > 0).Select(s => $"{b.Counts[s]} {s}"));
 
     private static string When(DateTime? t) => t is { } v ? v.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture) : "–";
+
+    private static string Percent(double rate) => rate.ToString("0.0 %", CultureInfo.InvariantCulture);
 
     private static string Seconds(double? s) => s is { } v ? v.ToString("0.0", CultureInfo.InvariantCulture) + " s" : "–";
 

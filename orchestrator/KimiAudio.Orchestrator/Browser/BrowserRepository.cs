@@ -41,7 +41,7 @@ public sealed class BrowserRepository(NpgsqlDataSource dataSource, [FromKeyedSer
     {
         const string sql = """
             SELECT j.job_id, j.seq, j.input_key, j.state, j.attempts, j.error, j.audio_seconds, j.reused_job_id,
-                   left(r.text, @textChars) AS text, r.artifact_key IS NOT NULL AS has_speech
+                   left(r.text, @textChars) AS text, r.artifact_key IS NOT NULL AS has_speech, r.wer
               FROM jobs j
               LEFT JOIN results r ON r.job_id = coalesce(j.reused_job_id, j.job_id)
              WHERE j.batch_id = @batchId AND j.seq > @after AND (@state::text IS NULL OR j.state = @state)
@@ -58,7 +58,8 @@ public sealed class BrowserRepository(NpgsqlDataSource dataSource, [FromKeyedSer
         const string sql = $"""
             SELECT j.job_id, j.batch_id, j.seq, j.state, j.attempts, j.error, j.input_bucket, j.input_key, j.input_size, j.prompt,
                    j.audio_seconds, j.reused_job_id, j.created_at, j.started_at, j.finished_at, b.task, b.output_type,
-                   r.text, r.artifact_bucket, r.artifact_key, r.model_id, {Jobs.ResultSegments.Column}
+                   r.text, r.artifact_bucket, r.artifact_key, r.model_id, r.reference_text, r.wer, r.cer, j.metadata::text AS metadata_json,
+                   {Jobs.ResultSegments.Column}
               FROM jobs j
               JOIN batches b ON b.batch_id = j.batch_id
               LEFT JOIN results r ON r.job_id = coalesce(j.reused_job_id, j.job_id)

@@ -11,6 +11,8 @@ public sealed record ResultSnippet
 {
     public string? Text { get; init; }
     public bool HasSpeech { get; init; }
+    /// <summary>WER against the manifest's reference (null: not scored).</summary>
+    public double? Wer { get; init; }
 }
 
 /// <summary>Everything the job page shows: the job, its batch's options and its result (own or reused), if any.</summary>
@@ -37,6 +39,12 @@ public sealed record JobDetail
     public string? ArtifactBucket { get; init; }
     public string? ArtifactKey { get; init; }
     public string? ModelId { get; init; }
+    public string? ReferenceText { get; init; }
+    public double? Wer { get; init; }
+    public double? Cer { get; init; }
+    /// <summary>The manifest row's other columns (JSON object text), if any.</summary>
+    public string? MetadataJson { get; init; }
+
     /// <summary>The result's segments as JSON (<see cref="ResultSegments.Column"/>).</summary>
     public string? SegmentsJson { get; init; }
 

@@ -26,8 +26,10 @@ public sealed class CsvExportWriter : IExportWriter
         {
             AppendRow(line, [
                 r.JobId.ToString(), r.BatchId.ToString(), Number(r.Seq), r.Input, r.Task, r.State, r.Text, Number(r.TextTokenCount),
-                Number(r.AudioTokenCount), r.AudioSeconds?.ToString("R", CultureInfo.InvariantCulture), r.TimingsJson, Time(r.StartedAt),
+                Number(r.AudioTokenCount), Real(r.AudioSeconds), r.TimingsJson, Time(r.StartedAt),
                 Time(r.FinishedAt), r.Error, r.Artifact, r.ModelId, r.SegmentsJson,
+                r.ReferenceText, Real(r.Wer), Real(r.Cer), Number(r.WordSubstitutions), Number(r.WordDeletions), Number(r.WordInsertions),
+                Number(r.ReferenceWords), r.MetadataJson,
             ]);
             if (line.Length >= FlushChars) await DrainAsync(line, output, ct);
         }
@@ -51,6 +53,8 @@ public sealed class CsvExportWriter : IExportWriter
     public static string NeutraliseFormula(string field) => field.Length > 0 && field[0] is '=' or '+' or '-' or '@' or '\t' or '\r' ? "'" + field : field;
 
     private static string? Number(int? n) => n?.ToString(CultureInfo.InvariantCulture);
+
+    private static string? Real(double? d) => d?.ToString("R", CultureInfo.InvariantCulture);
 
     private static string? Time(DateTime? t) => t?.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
 

@@ -10,7 +10,7 @@ namespace KimiAudio.Orchestrator.Export;
 /// </summary>
 public sealed class JsonlExportWriter : IExportWriter
 {
-    private const int FlushBytes = 64 * 1024;
+    internal const int FlushBytes = 64 * 1024;
 
     public string ContentType => "application/x-ndjson";
     public string Extension => "jsonl";
@@ -41,16 +41,27 @@ public sealed class JsonlExportWriter : IExportWriter
             json.WriteString("model_id", r.ModelId);
             json.WritePropertyName("segments");
             if (r.SegmentsJson is { } segments) json.WriteRawValue(segments, skipInputValidation: true); else json.WriteNullValue();
+            json.WriteString("reference_text", r.ReferenceText);
+            WriteNumber(json, "wer", r.Wer);
+            WriteNumber(json, "cer", r.Cer);
+            WriteNumber(json, "substitutions", r.WordSubstitutions);
+            WriteNumber(json, "deletions", r.WordDeletions);
+            WriteNumber(json, "insertions", r.WordInsertions);
+            WriteNumber(json, "reference_words", r.ReferenceWords);
+            json.WritePropertyName("metadata");
+            if (r.MetadataJson is { } metadata) json.WriteRawValue(metadata, skipInputValidation: true); else json.WriteNullValue();
             json.WriteEndObject();
-            json.Flush();
-            buffer.Write("\n"u8);
-            json.Reset(buffer);
-            if (buffer.WrittenCount >= FlushBytes) await DrainAsync(buffer, output, ct);
+            await EndLineAsync(json, buffer, output, ct);
         }
         await DrainAsync(buffer, output, ct);
     }
 
-    private static void WriteNumber(Utf8JsonWriter json, string name, int? value)
+    internal static void WriteNumber(Utf8JsonWriter json, string name, int? value)
+    {
+        if (value is { } v) json.WriteNumber(name, v); else json.WriteNull(name);
+    }
+
+    internal static void WriteNumber(Utf8JsonWriter json, string name, double? value)
     {
         if (value is { } v) json.WriteNumber(name, v); else json.WriteNull(name);
     }
@@ -60,7 +71,16 @@ public sealed class JsonlExportWriter : IExportWriter
         if (value is { } v) json.WriteString(name, v); else json.WriteNull(name);
     }
 
-    private static async Task DrainAsync(ArrayBufferWriter<byte> buffer, Stream output, CancellationToken ct)
+    /// <summary>Ends the object just written as one line; sends the buffer on once it holds <see cref="FlushBytes"/>.</summary>
+    internal static async Task EndLineAsync(Utf8JsonWriter json, ArrayBufferWriter<byte> buffer, Stream output, CancellationToken ct)
+    {
+        json.Flush();
+        buffer.Write("\n"u8);
+        json.Reset(buffer);
+        if (buffer.WrittenCount >= FlushBytes) await DrainAsync(buffer, output, ct);
+    }
+
+    internal static async Task DrainAsync(ArrayBufferWriter<byte> buffer, Stream output, CancellationToken ct)
     {
         await output.WriteAsync(buffer.WrittenMemory, ct);
         await output.FlushAsync(ct);

@@ -28,9 +28,18 @@ public sealed class ParquetExportWriter(int rowGroupSize) : IExportWriter
     public static readonly DataField<string> ModelId = new("model_id");
     /// <summary>The segments as JSON text: [{index, start, end, text}], times in seconds.</summary>
     public static readonly DataField<string> Segments = new("segments");
+    public static readonly DataField<string> ReferenceText = new("reference_text");
+    public static readonly DataField<double?> Wer = new("wer");
+    public static readonly DataField<double?> Cer = new("cer");
+    public static readonly DataField<int?> Substitutions = new("substitutions");
+    public static readonly DataField<int?> Deletions = new("deletions");
+    public static readonly DataField<int?> Insertions = new("insertions");
+    public static readonly DataField<int?> ReferenceWords = new("reference_words");
+    public static readonly DataField<string> Metadata = new("metadata");
 
     public static readonly ParquetSchema Schema = new(
-        JobId, BatchId, Seq, Input, Task, State, Text, TextTokenCount, AudioTokenCount, AudioSeconds, Timings, StartedAt, FinishedAt, Error, Artifact, ModelId, Segments);
+        JobId, BatchId, Seq, Input, Task, State, Text, TextTokenCount, AudioTokenCount, AudioSeconds, Timings, StartedAt, FinishedAt, Error, Artifact, ModelId, Segments,
+        ReferenceText, Wer, Cer, Substitutions, Deletions, Insertions, ReferenceWords, Metadata);
 
     public string ContentType => "application/vnd.apache.parquet";
     public string Extension => "parquet";
@@ -73,5 +82,13 @@ public sealed class ParquetExportWriter(int rowGroupSize) : IExportWriter
         await rg.WriteAsync(Artifact, g.Select(r => r.Artifact).ToArray());
         await rg.WriteAsync(ModelId, g.Select(r => r.ModelId).ToArray());
         await rg.WriteAsync(Segments, g.Select(r => r.SegmentsJson).ToArray());
+        await rg.WriteAsync(ReferenceText, g.Select(r => r.ReferenceText).ToArray());
+        await rg.WriteAsync<double>(Wer, g.Select(r => r.Wer).ToArray(), cancellationToken: ct);
+        await rg.WriteAsync<double>(Cer, g.Select(r => r.Cer).ToArray(), cancellationToken: ct);
+        await rg.WriteAsync<int>(Substitutions, g.Select(r => r.WordSubstitutions).ToArray(), cancellationToken: ct);
+        await rg.WriteAsync<int>(Deletions, g.Select(r => r.WordDeletions).ToArray(), cancellationToken: ct);
+        await rg.WriteAsync<int>(Insertions, g.Select(r => r.WordInsertions).ToArray(), cancellationToken: ct);
+        await rg.WriteAsync<int>(ReferenceWords, g.Select(r => r.ReferenceWords).ToArray(), cancellationToken: ct);
+        await rg.WriteAsync(Metadata, g.Select(r => r.MetadataJson).ToArray());
     }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Dapper;
+using KimiAudio.Orchestrator.Export;
 using KimiAudio.Infrastructure.Resilience;
 using Npgsql;
 using Polly;
@@ -18,25 +19,35 @@ public sealed class ResultRepository(NpgsqlDataSource dataSource, [FromKeyedServ
         b.created_at AS batch_created_at, r.job_id IS NOT NULL AS has_result, r.text,
         cardinality(r.text_tokens) AS text_token_count, cardinality(r.audio_tokens) AS audio_token_count,
         r.artifact_bucket, r.artifact_key, r.model_id, r.timings::text AS timings_json, r.created_at AS result_created_at,
-        {ResultSegments.Column}
+        {ResultSegments.Column},
+        j.metadata::text AS metadata_json, j.offset_seconds, j.duration_seconds, j.language, r.reference_text, r.wer, r.cer,
+        r.reference_words, r.word_substitutions, r.word_deletions, r.word_insertions, r.reference_chars, r.char_errors
         """;
 
-    private const string FromWhere = """
+    private const string Joins = """
           FROM jobs j
           JOIN batches b ON b.batch_id = j.batch_id
           LEFT JOIN results r ON r.job_id = coalesce(j.reused_job_id, j.job_id)
+        """;
+
+    private const string Filters = """
          WHERE (@batchId::uuid IS NULL OR j.batch_id = @batchId)
            AND (@task::text IS NULL OR b.task = @task)
            AND (@state::text IS NULL OR j.state = @state)
            AND (@pattern::text IS NULL OR r.text ILIKE @pattern)
+           AND (@minWer::float8 IS NULL OR r.wer >= @minWer)
+           AND (@maxWer::float8 IS NULL OR r.wer <= @maxWer)
         """;
+
+    private const string FromWhere = Joins + Filters;
 
     private const string Order = "ORDER BY b.created_at DESC, b.batch_id DESC, j.seq";
 
     /// <summary>
     /// One page. Without text search the batches are walked newest first (index batches_created) and each batch's jobs
     /// are read in seq order through the (batch_id, seq) index, at most <paramref name="limit"/> per batch: a page costs
-    /// about its own size however deep it is. With text search the trigram index finds the results first.
+    /// about its own size however deep it is. With text search the trigram index finds the results first (a WER bound
+    /// takes the same plan: results_batch_wer serves it within a batch).
     /// </summary>
     public async Task<IReadOnlyList<JobResultView>> ListAsync(ResultFilter filter, PageCursor? after, int limit, CancellationToken ct)
     {
@@ -66,10 +77,11 @@ public sealed class ResultRepository(NpgsqlDataSource dataSource, [FromKeyedServ
             """;
         var args = new
         {
-            batchId = filter.BatchId, task = filter.Task, state = filter.State, pattern = filter.TextPattern,
+            batchId = filter.BatchId, task = filter.Task, state = filter.State, pattern = filter.TextPattern, minWer = filter.MinWer, maxWer = filter.MaxWer,
             afterCreated = after?.CreatedAt, afterBatch = after?.BatchId, afterSeq = after?.Seq ?? 0, limit,
         };
-        var sql = filter.TextPattern is null ? pageSql : searchSql;
+        // a WER bound filters on the result, which the per-batch walk cannot page by: it takes the search plan too
+        var sql = filter.TextPattern is null && !filter.FiltersWer ? pageSql : searchSql;
         var rows = await pipeline.RunAsync(dataSource, c => c.QueryAsync<JobResultRow>(new CommandDefinition(sql, args, cancellationToken: ct)), ct);
         return rows.Select(r => r.ToView()).ToList();
     }
@@ -87,6 +99,46 @@ public sealed class ResultRepository(NpgsqlDataSource dataSource, [FromKeyedServ
         var row = await pipeline.RunAsync(dataSource, c => c.QuerySingleOrDefaultAsync<JobResultRow>(new CommandDefinition(sql, new { jobId }, cancellationToken: ct)), ct);
         return row?.ToView();
     }
+
+    /// <summary>The metadata keys of the matching rows (in key order) with the one type their values share.</summary>
+    public async Task<IReadOnlyList<MetadataColumn>> MetadataColumnsAsync(ResultFilter filter, CancellationToken ct)
+    {
+        const string sql = $"""
+            SELECT m.key, array_agg(DISTINCT jsonb_typeof(m.value)) AS types
+            {Joins}
+             CROSS JOIN LATERAL jsonb_each(j.metadata) m
+            {Filters}
+             GROUP BY m.key ORDER BY m.key
+            """;
+        var rows = await pipeline.RunAsync(dataSource, c => c.QueryAsync<(string Key, string[] Types)>(new CommandDefinition(sql, Args(filter), cancellationToken: ct)), ct);
+        return [.. rows.Select(r => MetadataColumn.FromJsonTypes(r.Key, r.Types))];
+    }
+
+    /// <summary>The batch's corpus scores (null when nothing is scored).</summary>
+    public Task<Batches.BatchQuality?> BatchQualityAsync(Guid batchId, CancellationToken ct)
+        => pipeline.RunAsync(dataSource, c => Batches.BatchRepository.QualityAsync(c, batchId, ct), ct);
+
+    /// <summary>
+    /// The transcribed segments of the matching files that have a result, in file then segment order, read as the
+    /// caller consumes them (the Lhotse export). A skipped file's segments are those of the result it reuses.
+    /// </summary>
+    public async IAsyncEnumerable<SegmentExportRow> StreamSegmentsAsync(ResultFilter filter, [EnumeratorCancellation] CancellationToken ct)
+    {
+        const string sql = $"""
+            SELECT j.job_id, j.input_bucket, j.input_key, j.offset_seconds, j.language, j.metadata::text AS metadata_json,
+                   s.segment_index, s.start_sample, s.end_sample, s.text
+            {Joins}
+              JOIN job_segments s ON s.job_id = r.job_id
+            {Filters}
+             ORDER BY b.created_at DESC, b.batch_id DESC, j.seq, s.segment_index
+            """;
+        await using var connection = await pipeline.ExecuteAsync(async token => await dataSource.OpenConnectionAsync(token), ct);
+        await foreach (var row in connection.QueryUnbufferedAsync<SegmentExportRow>(sql, Args(filter), commandTimeout: 600).WithCancellation(ct))
+            yield return row;
+    }
+
+    private static object Args(ResultFilter filter)
+        => new { batchId = filter.BatchId, task = filter.Task, state = filter.State, pattern = filter.TextPattern, minWer = filter.MinWer, maxWer = filter.MaxWer };
 
     /// <summary>
     /// Every matching row, read as the caller consumes them (an unbuffered reader on one connection: memory stays flat
@@ -107,8 +159,7 @@ public sealed class ResultRepository(NpgsqlDataSource dataSource, [FromKeyedServ
             """;
         var sql = filter.BatchId is null ? allSql : batchSql;
         await using var connection = await pipeline.ExecuteAsync(async token => await dataSource.OpenConnectionAsync(token), ct);
-        var args = new { batchId = filter.BatchId, task = filter.Task, state = filter.State, pattern = filter.TextPattern };
-        await foreach (var row in connection.QueryUnbufferedAsync<JobResultRow>(sql, args, commandTimeout: 600).WithCancellation(ct))
+        await foreach (var row in connection.QueryUnbufferedAsync<JobResultRow>(sql, Args(filter), commandTimeout: 600).WithCancellation(ct))
             yield return row;
     }
 }

@@ -22,6 +22,12 @@ public sealed record JobResultView
     public DateTime? FinishedAt { get; init; }
     public Guid? ReusedJobId { get; init; }
     public ResultPart? Result { get; init; }
+    /// <summary>The manifest row's other columns, verbatim (null for a prefix batch or a row without any).</summary>
+    public JsonElement? Metadata { get; init; }
+    /// <summary>The manifest's region of a longer file (offset + duration), when the row gave one.</summary>
+    public double? OffsetSeconds { get; init; }
+    public double? DurationSeconds { get; init; }
+    public string? Language { get; init; }
     [JsonIgnore] public DateTime BatchCreatedAt { get; init; }
 
     [JsonIgnore] public PageCursor Cursor => new(BatchCreatedAt, BatchId, Seq);
@@ -41,6 +47,22 @@ public sealed record ResultPart
     public IReadOnlyList<ResultSegment> Segments { get; init; } = [];
     public JsonElement Timings { get; init; }
     public DateTime CreatedAt { get; init; }
+    /// <summary>The scores against the manifest's reference transcript; null without a reference.</summary>
+    public ResultQuality? Quality { get; init; }
+}
+
+/// <summary>WER/CER of one result after normalisation (KimiAudio.Evaluation), with the word edits behind the WER.</summary>
+public sealed record ResultQuality
+{
+    public string Reference { get; init; } = "";
+    public double Wer { get; init; }
+    public double Cer { get; init; }
+    public int ReferenceWords { get; init; }
+    public int Substitutions { get; init; }
+    public int Deletions { get; init; }
+    public int Insertions { get; init; }
+    public int ReferenceChars { get; init; }
+    public int CharErrors { get; init; }
 }
 
 /// <summary>The flat row Dapper reads for both views (and the export).</summary>
@@ -73,6 +95,25 @@ public sealed record JobResultRow
     /// <summary>The result's segments as a JSON array (<see cref="ResultSegments.Column"/>), null without a result.</summary>
     public string? SegmentsJson { get; init; }
     public DateTime? ResultCreatedAt { get; init; }
+    public string? MetadataJson { get; init; }
+    public double? OffsetSeconds { get; init; }
+    public double? DurationSeconds { get; init; }
+    public string? Language { get; init; }
+    public string? ReferenceText { get; init; }
+    public double? Wer { get; init; }
+    public double? Cer { get; init; }
+    public int? ReferenceWords { get; init; }
+    public int? WordSubstitutions { get; init; }
+    public int? WordDeletions { get; init; }
+    public int? WordInsertions { get; init; }
+    public int? ReferenceChars { get; init; }
+    public int? CharErrors { get; init; }
+
+    public ResultQuality? Quality => Wer is not { } wer ? null : new ResultQuality
+    {
+        Reference = ReferenceText ?? "", Wer = wer, Cer = Cer ?? 0, ReferenceWords = ReferenceWords ?? 0, Substitutions = WordSubstitutions ?? 0,
+        Deletions = WordDeletions ?? 0, Insertions = WordInsertions ?? 0, ReferenceChars = ReferenceChars ?? 0, CharErrors = CharErrors ?? 0,
+    };
 
     public string Input => $"s3://{InputBucket}/{InputKey}";
     public string? Artifact => ArtifactKey is null ? null : $"s3://{ArtifactBucket}/{ArtifactKey}";
@@ -81,10 +122,13 @@ public sealed record JobResultRow
     {
         JobId = JobId, BatchId = BatchId, Seq = Seq, Input = Input, Task = Task, State = State, Attempts = Attempts, Error = Error,
         AudioSeconds = AudioSeconds, StartedAt = StartedAt, FinishedAt = FinishedAt, ReusedJobId = ReusedJobId, BatchCreatedAt = BatchCreatedAt,
+        Metadata = MetadataJson is null ? null : JsonDocument.Parse(MetadataJson).RootElement.Clone(), OffsetSeconds = OffsetSeconds,
+        DurationSeconds = DurationSeconds, Language = Language,
         Result = !HasResult ? null : new ResultPart
         {
             Text = Text ?? "", TextTokenCount = TextTokenCount ?? 0, AudioTokenCount = AudioTokenCount ?? 0, TextTokens = TextTokens, AudioTokens = AudioTokens,
             Artifact = Artifact, ModelId = ModelId ?? "", Segments = ResultSegments.Parse(SegmentsJson), Timings = JsonDocument.Parse(TimingsJson ?? "{}").RootElement.Clone(), CreatedAt = ResultCreatedAt ?? default,
+            Quality = Quality,
         },
     };
 }

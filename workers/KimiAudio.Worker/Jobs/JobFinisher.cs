@@ -30,7 +30,7 @@ public sealed class JobFinisher(
                     job.TimingsMs[stage] = job.TimingsMs.GetValueOrDefault(stage) + ms;
             job.TimingsMs["segments"] = segments.Count;
             var row = JobResultRow.From(m, segments, artifactKey, job.AudioSeconds ?? 0, engine.ModelId, JsonSerializer.Serialize(job.TimingsMs));
-            committed = await store.CompleteAsync(row, identity.Id, ct);
+            committed = await store.CompleteAsync(ResultScoring.Apply(row, m), identity.Id, ct);
         }
         job.End(committed ? "succeeded" : "lease_lost", telemetry);
         if (!committed) logger.LogWarning("Job {JobId}: lease lost before the result was written; another worker owns it", m.JobId);

@@ -97,10 +97,12 @@ public sealed class JobRepository(NpgsqlDataSource dataSource, [FromKeyedService
         const string insertResult = """
             INSERT INTO results (job_id, batch_id, task, input_bucket, input_key, input_etag, input_size, options_hash, text,
                                  text_tokens, audio_tokens, artifact_bucket, artifact_key, audio_seconds, model_id, timings,
-                                 metadata, reference_text)
+                                 metadata, reference_text, wer, cer, reference_words, word_substitutions, word_deletions,
+                                 word_insertions, reference_chars, char_errors)
             SELECT @JobId, @BatchId, @Task, @InputBucket, @InputKey, @InputETag, @InputSize, @OptionsHash, @Text,
                    @TextTokens, @AudioTokens, @ArtifactBucket, @ArtifactKey, @AudioSeconds, @ModelId, CAST(@TimingsJson AS jsonb),
-                   j.metadata, j.reference_text
+                   j.metadata, j.reference_text, @Wer, @Cer, @ReferenceWords, @WordSubstitutions, @WordDeletions,
+                   @WordInsertions, @ReferenceChars, @CharErrors
               FROM jobs j WHERE j.job_id = @JobId
             ON CONFLICT (job_id) DO NOTHING
             """;

@@ -21,6 +21,15 @@ public sealed record JobResultRow
     public required double AudioSeconds { get; init; }
     public required string ModelId { get; init; }
     public required string TimingsJson { get; init; }
+    // against the manifest's reference (null without one): see ResultScoring
+    public double? Wer { get; init; }
+    public double? Cer { get; init; }
+    public int? ReferenceWords { get; init; }
+    public int? WordSubstitutions { get; init; }
+    public int? WordDeletions { get; init; }
+    public int? WordInsertions { get; init; }
+    public int? ReferenceChars { get; init; }
+    public int? CharErrors { get; init; }
 
     /// <summary>THE place a job's result row is built: its message, its segments in order, and where its speech went.</summary>
     public static JobResultRow From(
