@@ -64,6 +64,7 @@ public static class PipelineLevel
                 ["Worker:MaxJobsInFlight"] = (2 * slots).ToString(CultureInfo.InvariantCulture),
                 ["Worker:MaxInFlightSegments"] = (2 * slots).ToString(CultureInfo.InvariantCulture),
                 ["Worker:PrefetchAudioSeconds"] = "1800",
+                ["Segmentation:Mode"] = "Fixed", // the engine modes cut the corpus every 30 s: the same segments, the same ids
                 ["Worker:HttpPort"] = "0",
                 ["Sweeper:IntervalSeconds"] = "1",
                 ["Logging:LogLevel:Default"] = "Warning",

@@ -80,8 +80,8 @@ public sealed class ChaosSoak(ChaosProfile profile, ChaosServices services, Text
             };
             var workerArgs = Args(common, new()
             {
-                ["Worker:LeaseSeconds"] = "6", ["Worker:RedeliveryBaseDelaySeconds"] = "0.5", ["Worker:BatchTimeLimitMs"] = "50",
-                ["Worker:HttpPort"] = "0", ["Worker:SegmentSeconds"] = "5", ["Worker:ConcurrentBatches"] = "2",
+                ["Worker:LeaseSeconds"] = "6", ["Worker:RedeliveryBaseDelaySeconds"] = "0.5",
+                ["Worker:HttpPort"] = "0", ["Worker:SegmentSeconds"] = "5", ["Segmentation:Mode"] = "Fixed", // 5 s spans: several checkpoints per long file
                 ["Engine:Kind"] = "deterministic", ["TestEngine:MaxBatchSize"] = "4",
                 ["TestEngine:DelayMs"] = profile.EngineDelayMs.ToString(CultureInfo.InvariantCulture),
                 ["TestEngine:CallLogTimestamps"] = "true",

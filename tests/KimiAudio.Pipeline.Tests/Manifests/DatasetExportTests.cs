@@ -219,7 +219,7 @@ public sealed class DatasetExportTests : IAsyncLifetime
         Assert.Equal(2, usage.ExitCode);
 
         using var client = new HttpClient(new HttpClientHandler { CookieContainer = new System.Net.CookieContainer(), AllowAutoRedirect = false }) { BaseAddress = p.Api.BaseAddress };
-        var login = await client.PostAsync("/ui/login", new FormUrlEncodedContent([new("key", p.ApiKey), new("returnUrl", "/ui")]));
+        var login = await Browser.ResultsBrowserFixture.LogInAsync(client, p.ApiKey);
         Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
         var page = await client.GetStringAsync($"/ui/batches/{batchId}");
         Assert.Contains("id=\"batch-quality\"", page);
