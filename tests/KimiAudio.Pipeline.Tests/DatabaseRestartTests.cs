@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using KimiAudio.Orchestrator.Auth;
 using KimiAudio.Pipeline.Tests.Support;
 using Npgsql;
 
@@ -54,6 +56,41 @@ public sealed class DatabaseRestartTests : IAsyncLifetime
         var rerun = calls.GroupBy(l => l).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
         Assert.True(rerun.Count == 0, $"segments run more than once: {string.Join(", ", rerun)}");
         File.Delete(callLog);
+    }
+
+    [Fact]
+    public async Task While_the_database_is_down_the_api_answers_503_with_retry_after_and_recovers_when_it_is_back()
+    {
+        // few, short retries: the request gives up while the server is still stopped
+        await p.StartOrchestratorAsync(new Dictionary<string, string?>
+        {
+            ["Resilience:PostgresMaxRetries"] = "2", ["Resilience:PostgresBaseDelayMs"] = "50",
+        });
+        await p.UploadAsync("down/a.wav", TestAudio.ToneWav(1));
+        var batchId = await p.SubmitAsync(new { source = $"s3://{p.Bucket}/down/", task = "asr" });
+        Assert.Equal(HttpStatusCode.OK, (await p.Api.GetAsync($"/batches/{batchId}")).StatusCode);
+
+        await ServiceScript.RunAsync("stop", "postgres");
+        try
+        {
+            // the key check is the first statement of every request: it must read as "unavailable", not as a bug
+            foreach (var path in new[] { $"/batches/{batchId}", "/schedules" })
+            {
+                using var down = await p.Api.GetAsync(path);
+                Assert.True(down.StatusCode == HttpStatusCode.ServiceUnavailable,
+                    $"GET {path} with the database stopped: {(int)down.StatusCode} {await down.Content.ReadAsStringAsync()}");
+                Assert.Equal(TimeSpan.FromSeconds(DatabaseUnavailableHandler.RetryAfterSeconds), down.Headers.RetryAfter?.Delta);
+                Assert.Equal("application/problem+json", down.Content.Headers.ContentType?.MediaType);
+            }
+        }
+        finally
+        {
+            await ServiceScript.RunAsync("start", "postgres");
+            NpgsqlConnection.ClearAllPools();
+        }
+
+        using var back = await p.Api.GetAsync($"/batches/{batchId}");
+        Assert.Equal(HttpStatusCode.OK, back.StatusCode);
     }
 
     private async Task WaitForSucceededAsync(Guid batchId, int atLeast, Process[] workers)

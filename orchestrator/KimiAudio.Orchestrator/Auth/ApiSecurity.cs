@@ -1,7 +1,10 @@
 using KimiAudio.Infrastructure.Auth;
+using KimiAudio.Infrastructure.Resilience;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
+using Npgsql;
+using Polly;
 
 namespace KimiAudio.Orchestrator.Auth;
 
@@ -14,7 +17,9 @@ public static class ApiSecurity
     public static IServiceCollection AddApiSecurity(this IServiceCollection services)
     {
         services.AddProblemDetails();
-        services.AddSingleton<ApiKeyStore>();
+        services.AddExceptionHandler<DatabaseUnavailableHandler>();
+        services.AddSingleton(sp => new ApiKeyStore(
+            sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredKeyedService<ResiliencePipeline>(PipelineResilience.Postgres)));
         services.AddDataProtection();
         services.AddSingleton<BrowserSession>();
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
@@ -24,7 +29,10 @@ public static class ApiSecurity
         return services;
     }
 
-    /// <summary>Exception handler (a 500 problem with no stack trace or message), then authentication and authorization.</summary>
+    /// <summary>
+    /// Exception handler (a database outage is a 503 with Retry-After, anything else a 500 problem with no stack trace or
+    /// message), then authentication and authorization.
+    /// </summary>
     public static WebApplication UseApiSecurity(this WebApplication app)
     {
         app.UseExceptionHandler();

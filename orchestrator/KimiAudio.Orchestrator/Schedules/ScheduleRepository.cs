@@ -1,14 +1,19 @@
 using System.Text.Json;
 using Dapper;
 using KimiAudio.Contracts;
+using KimiAudio.Infrastructure.Resilience;
 using KimiAudio.Infrastructure.Storage;
 using KimiAudio.Orchestrator.Batches;
 using Npgsql;
+using Polly;
 
 namespace KimiAudio.Orchestrator.Schedules;
 
-/// <summary>SQL of schedules and their firings.</summary>
-public sealed class ScheduleRepository(NpgsqlDataSource dataSource)
+/// <summary>
+/// SQL of schedules and their firings. The API's statements run through the "postgres" retry pipeline; a firing does not
+/// (it submits batches inside its transaction, so the scheduler's next tick, not a retry, takes a failed one again).
+/// </summary>
+public sealed class ScheduleRepository(NpgsqlDataSource dataSource, [FromKeyedServices(PipelineResilience.Postgres)] ResiliencePipeline pipeline)
 {
     private const string Columns = """
         schedule_id, name, cron, time_zone, source, source_kind, task, question, output_type, options::text AS options_json,
@@ -27,28 +32,27 @@ public sealed class ScheduleRepository(NpgsqlDataSource dataSource)
             RETURNING {Columns}
             """;
         var b = s.Batch;
-        await using var c = await dataSource.OpenConnectionAsync(ct);
-        return await c.QuerySingleOrDefaultAsync<ScheduleRow>(new CommandDefinition(sql, new
+        return await pipeline.RunAsync(dataSource, c => c.QuerySingleOrDefaultAsync<ScheduleRow>(new CommandDefinition(sql, new
         {
             scheduleId, s.Name, s.Cron, s.TimeZone, source = b.Location.ToString(), sourceKind = b.SourceKind, task = b.Task,
             question = b.Question, outputType = b.OutputType, options = JsonSerializer.Serialize(b.Sampling), priority = (short)b.Priority,
             s.MissedRunPolicy, nextFireAt,
-        }, cancellationToken: ct));
+        }, cancellationToken: ct)), ct);
     }
 
     public async Task<IReadOnlyList<ScheduleRow>> ListAsync(CancellationToken ct)
     {
         const string sql = $"SELECT {Columns} FROM schedules ORDER BY name";
-        await using var c = await dataSource.OpenConnectionAsync(ct);
-        return (await c.QueryAsync<ScheduleRow>(new CommandDefinition(sql, cancellationToken: ct))).ToList();
+        return await pipeline.RunAsync(dataSource,
+            async c => (IReadOnlyList<ScheduleRow>)(await c.QueryAsync<ScheduleRow>(new CommandDefinition(sql, cancellationToken: ct))).ToList(), ct);
     }
 
     /// <summary>By id (a uuid) or by name.</summary>
     public async Task<ScheduleRow?> FindAsync(string idOrName, CancellationToken ct)
     {
         const string sql = $"SELECT {Columns} FROM schedules WHERE schedule_id = @id OR name = @idOrName";
-        await using var c = await dataSource.OpenConnectionAsync(ct);
-        return await c.QuerySingleOrDefaultAsync<ScheduleRow>(new CommandDefinition(sql, new { id = AsId(idOrName), idOrName }, cancellationToken: ct));
+        return await pipeline.RunAsync(dataSource,
+            c => c.QuerySingleOrDefaultAsync<ScheduleRow>(new CommandDefinition(sql, new { id = AsId(idOrName), idOrName }, cancellationToken: ct)), ct);
     }
 
     public async Task<IReadOnlyList<FiringView>> RecentFiringsAsync(Guid scheduleId, int limit, CancellationToken ct)
@@ -57,15 +61,14 @@ public sealed class ScheduleRepository(NpgsqlDataSource dataSource)
             SELECT fire_time, batch_id, error, fired_by, fired_at FROM schedule_firings
              WHERE schedule_id = @scheduleId ORDER BY fire_time DESC LIMIT @limit
             """;
-        await using var c = await dataSource.OpenConnectionAsync(ct);
-        return (await c.QueryAsync<FiringView>(new CommandDefinition(sql, new { scheduleId, limit }, cancellationToken: ct))).ToList();
+        return await pipeline.RunAsync(dataSource,
+            async c => (IReadOnlyList<FiringView>)(await c.QueryAsync<FiringView>(new CommandDefinition(sql, new { scheduleId, limit }, cancellationToken: ct))).ToList(), ct);
     }
 
     public async Task<bool> DeleteAsync(Guid scheduleId, CancellationToken ct)
     {
         const string sql = "DELETE FROM schedules WHERE schedule_id = @scheduleId";
-        await using var c = await dataSource.OpenConnectionAsync(ct);
-        return await c.ExecuteAsync(new CommandDefinition(sql, new { scheduleId }, cancellationToken: ct)) > 0;
+        return await pipeline.RunAsync(dataSource, c => c.ExecuteAsync(new CommandDefinition(sql, new { scheduleId }, cancellationToken: ct)), ct) > 0;
     }
 
     /// <summary>Pauses, or resumes with a new due time (the fire times of the pause are not caught up).</summary>
@@ -75,8 +78,8 @@ public sealed class ScheduleRepository(NpgsqlDataSource dataSource)
             UPDATE schedules SET paused = @paused, next_fire_at = coalesce(@nextFireAt, next_fire_at)
              WHERE schedule_id = @scheduleId RETURNING {Columns}
             """;
-        await using var c = await dataSource.OpenConnectionAsync(ct);
-        return await c.QuerySingleOrDefaultAsync<ScheduleRow>(new CommandDefinition(sql, new { scheduleId, paused, nextFireAt }, cancellationToken: ct));
+        return await pipeline.RunAsync(dataSource,
+            c => c.QuerySingleOrDefaultAsync<ScheduleRow>(new CommandDefinition(sql, new { scheduleId, paused, nextFireAt }, cancellationToken: ct)), ct);
     }
 
     /// <summary>

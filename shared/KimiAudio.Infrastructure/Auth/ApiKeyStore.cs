@@ -1,12 +1,20 @@
 using System.Text.RegularExpressions;
 using Dapper;
+using KimiAudio.Infrastructure.Resilience;
 using Npgsql;
+using Polly;
 
 namespace KimiAudio.Infrastructure.Auth;
 
 /// <summary>API keys in Postgres: created, listed and revoked by the CLI, verified by the orchestrator on every request.</summary>
-public sealed partial class ApiKeyStore(NpgsqlDataSource dataSource)
+/// <remarks>
+/// The orchestrator passes its "postgres" retry pipeline: a key is verified on every request, so a database restart must
+/// read as a short wait, not as 500s. The CLI and the tests run each statement once (no pipeline).
+/// </remarks>
+public sealed partial class ApiKeyStore(NpgsqlDataSource dataSource, ResiliencePipeline? pipeline = null)
 {
+    private readonly ResiliencePipeline pipeline = pipeline ?? ResiliencePipeline.Empty;
+
     // columns are aliased to the property names: the CLI does not set Dapper's global underscore matching
     /// <summary>Keys unused this long get their last_used_at refreshed by a verification (one write per key and interval).</summary>
     private static readonly TimeSpan LastUsedResolution = TimeSpan.FromMinutes(1);
@@ -21,10 +29,10 @@ public sealed partial class ApiKeyStore(NpgsqlDataSource dataSource)
             RETURNING id, name, prefix, created_at AS CreatedAt, revoked_at AS RevokedAt, last_used_at AS LastUsedAt
             """;
         var (key, prefix, hash) = ApiKeySecret.Generate();
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
         try
         {
-            var info = await connection.QuerySingleAsync<ApiKeyInfo>(new CommandDefinition(sql, new { name, prefix, hash }, cancellationToken: ct));
+            var info = await pipeline.RunAsync(dataSource,
+                c => c.QuerySingleAsync<ApiKeyInfo>(new CommandDefinition(sql, new { name, prefix, hash }, cancellationToken: ct)), ct);
             return (info, key);
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation && ex.ConstraintName == "api_keys_active_name")
@@ -36,8 +44,8 @@ public sealed partial class ApiKeyStore(NpgsqlDataSource dataSource)
     public async Task<IReadOnlyList<ApiKeyInfo>> ListAsync(CancellationToken ct)
     {
         const string sql = "SELECT id, name, prefix, created_at AS CreatedAt, revoked_at AS RevokedAt, last_used_at AS LastUsedAt FROM api_keys ORDER BY id";
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        return (await connection.QueryAsync<ApiKeyInfo>(new CommandDefinition(sql, cancellationToken: ct))).ToList();
+        return await pipeline.RunAsync(dataSource,
+            async c => (IReadOnlyList<ApiKeyInfo>)(await c.QueryAsync<ApiKeyInfo>(new CommandDefinition(sql, cancellationToken: ct))).ToList(), ct);
     }
 
     /// <summary>Revokes the key with this id (all digits) or the active key with this name; false when there is none.</summary>
@@ -45,10 +53,9 @@ public sealed partial class ApiKeyStore(NpgsqlDataSource dataSource)
     {
         const string byId = "UPDATE api_keys SET revoked_at = now() WHERE id = @id AND revoked_at IS NULL";
         const string byName = "UPDATE api_keys SET revoked_at = now() WHERE name = @idOrName AND revoked_at IS NULL";
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        var changed = long.TryParse(idOrName, out var id)
-            ? await connection.ExecuteAsync(new CommandDefinition(byId, new { id }, cancellationToken: ct))
-            : await connection.ExecuteAsync(new CommandDefinition(byName, new { idOrName }, cancellationToken: ct));
+        var changed = await pipeline.RunAsync(dataSource, c => long.TryParse(idOrName, out var id)
+            ? c.ExecuteAsync(new CommandDefinition(byId, new { id }, cancellationToken: ct))
+            : c.ExecuteAsync(new CommandDefinition(byName, new { idOrName }, cancellationToken: ct)), ct);
         return changed > 0;
     }
 
@@ -58,10 +65,15 @@ public sealed partial class ApiKeyStore(NpgsqlDataSource dataSource)
         const string select = "SELECT id, name, prefix, hash, created_at AS CreatedAt, revoked_at AS RevokedAt, last_used_at AS LastUsedAt FROM api_keys WHERE prefix = @prefix AND revoked_at IS NULL";
         const string touch = "UPDATE api_keys SET last_used_at = now() WHERE id = @Id AND (last_used_at IS NULL OR last_used_at < now() - @resolution)";
         if (!ApiKeySecret.TryGetPrefix(key, out var prefix)) return null;
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        var row = await connection.QuerySingleOrDefaultAsync<StoredKey>(new CommandDefinition(select, new { prefix }, cancellationToken: ct));
-        if (row is null || !ApiKeySecret.Matches(key, row.Hash)) return null;
-        await connection.ExecuteAsync(new CommandDefinition(touch, new { row.Id, resolution = LastUsedResolution }, cancellationToken: ct));
+        // both statements are safe to repeat, so an attempt that lost its connection between them simply runs again
+        var row = await pipeline.RunAsync(dataSource, async c =>
+        {
+            var found = await c.QuerySingleOrDefaultAsync<StoredKey>(new CommandDefinition(select, new { prefix }, cancellationToken: ct));
+            if (found is null || !ApiKeySecret.Matches(key, found.Hash)) return null;
+            await c.ExecuteAsync(new CommandDefinition(touch, new { found.Id, resolution = LastUsedResolution }, cancellationToken: ct));
+            return found;
+        }, ct);
+        if (row is null) return null;
         return new ApiKeyInfo { Id = row.Id, Name = row.Name, Prefix = row.Prefix, CreatedAt = row.CreatedAt, LastUsedAt = row.LastUsedAt };
     }
 
