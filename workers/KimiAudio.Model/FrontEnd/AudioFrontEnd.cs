@@ -254,10 +254,14 @@ public sealed class AudioFrontEnd : IDisposable
                 for (int r = 0; r < g.SegmentLengths.Length; r++)
                     rows.Add((a, g.Features[r], g.FrameMask[r]));
         }
-        var pooled = audios.Select(_ => new List<Tensor>()).ToList();
-        var ids = audios.Select(_ => new List<Tensor>()).ToList();
-        foreach (var chunk in rows.Chunk(MaxSegmentsPerForward))
+        // forwards take the rows longest first, so a 1 s segment is not padded to the 30 s of a neighbour's (each row is
+        // masked to its own frames, so the grouping changes no value); results go back in each audio's segment order
+        var pooledRows = new Tensor?[rows.Count];
+        var idRows = new Tensor?[rows.Count];
+        var order = Enumerable.Range(0, rows.Count).OrderByDescending(i => rows[i].Features.shape[1]).ThenBy(i => i).ToArray();
+        foreach (var chunkIndex in order.Chunk(MaxSegmentsPerForward))
         {
+            var chunk = chunkIndex.Select(i => rows[i]).ToArray();
             long frames = chunk.Max(r => r.Features.shape[1]);
             var features = zeros([chunk.Length, GlmTokenizer.Config.NumMelBins, frames], ScalarType.Float32, Device);
             var mask = zeros([chunk.Length, frames], ScalarType.Int64, Device);
@@ -271,15 +275,16 @@ public sealed class AudioFrontEnd : IDisposable
             for (int k = 0; k < chunk.Length; k++)
             {
                 var valid = vq.TokenMask[k];
-                pooled[chunk[k].Audio].Add(vq.Pooled[k][valid]);
-                ids[chunk[k].Audio].Add(vq.Ids[k][valid]);
+                pooledRows[chunkIndex[k]] = vq.Pooled[k][valid];
+                idRows[chunkIndex[k]] = vq.Ids[k][valid];
             }
         }
         var result = new List<GlmEncoding>();
         for (int a = 0; a < audios.Count; a++)
         {
-            var p = cat(pooled[a], 0).MoveToOuterDisposeScope();
-            result.Add(new GlmEncoding(p, cat(ids[a], 0).cpu().data<long>().ToArray()));
+            var mine = Enumerable.Range(0, rows.Count).Where(i => rows[i].Audio == a).ToList();
+            var p = cat(mine.Select(i => pooledRows[i]!).ToList(), 0).MoveToOuterDisposeScope();
+            result.Add(new GlmEncoding(p, cat(mine.Select(i => idRows[i]!).ToList(), 0).cpu().data<long>().ToArray()));
         }
         return result;
     }

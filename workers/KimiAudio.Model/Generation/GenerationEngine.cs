@@ -54,6 +54,14 @@ public sealed class GenerationRow
     internal IReadOnlyList<long> AudioHistory => audioHistory;
     internal bool Removed { get; set; }
 
+    /// <summary>
+    /// Whether anything of this row depends on its audio logits: a speech answer, or a text answer whose two streams
+    /// both sample from the row's one generator (the discarded audio draw moves the text draws on). Otherwise the
+    /// reference computes the audio stream only to replace it with blanks, and the engine may skip the audio branch.
+    /// </summary>
+    internal bool NeedsAudio => Request.Output == Prompting.KimiOutputType.Both
+                                || (!Request.Sampling.Text.IsGreedy && !Request.Sampling.Audio.IsGreedy);
+
     /// <summary>Applies the reference stream rules to this step's samples; true when the row stops.</summary>
     internal bool Advance(long t, long a, KimiSpecialTokens sp, int delay)
     {
@@ -225,7 +233,7 @@ public sealed class GenerationEngine : IDisposable
             ? null
             : arange(attend, dtype: ScalarType.Int64, device: device).unsqueeze(0).le(columns).reshape(n, 1, 1, attend);
         var cache = pool.Rows(0, n, slots, columns, attend);
-        var logits = llm.Forward(llm.Embed(a, t, null), columns, mask, cache);
+        var logits = llm.Forward(llm.Embed(a, t, null), columns, mask, cache, audioBranch: decoding.Any(r => r.NeedsAudio));
         foreach (var r in decoding)
         {
             r.Length++;
@@ -294,7 +302,8 @@ public sealed class GenerationEngine : IDisposable
         var hasText = tensor(prefilling.Select(r => r.Request.Prompt.TextIds.Any(x => x != 0)).ToArray(), device: device);
         var embeds = llm.Embed(tensor(audio, [n, width], device: device), tensor(text, [n, width], device: device), continuous, hasText);
         var last = tensor(counts.Select(c => (long)c - 1).ToArray(), device: device);
-        var logits = llm.Forward(embeds, tensor(pos, [n, width], device: device), mask, cache, lastIndex: last);
+        var logits = llm.Forward(embeds, tensor(pos, [n, width], device: device), mask, cache, lastIndex: last,
+            audioBranch: prefilling.Any(r => r.NeedsAudio));
 
         var done = new List<int>();
         for (int r = 0; r < n; r++)
@@ -311,7 +320,7 @@ public sealed class GenerationEngine : IDisposable
         if (done.Count < n)
         {
             var idx = tensor(done.Select(i => (long)i).ToArray(), device: device);
-            sub = new LlmLogits(logits.Text.index_select(0, idx), logits.Audio.index_select(0, idx));
+            sub = new LlmLogits(logits.Text.index_select(0, idx), logits.Audio.index_select(0, idx)); // [k, 0] stays empty
         }
         var stopped = new List<GenerationRow>();
         SampleAndAdvance(rows, sub, stopped);
@@ -325,10 +334,31 @@ public sealed class GenerationEngine : IDisposable
         using var span = llm.Profiler.Span(LlmStage.Sampling);
         var textIds = Sampler.Sample(logits.Text, rows.Select(r => r.Request.Sampling.Text).ToList(),
             rows.Select(r => r.TextHistory).ToList(), rows.Select(r => r.Rng).ToList());
-        var audioIds = Sampler.Sample(logits.Audio, rows.Select(r => r.Request.Sampling.Audio).ToList(),
-            rows.Select(r => r.AudioHistory).ToList(), rows.Select(r => r.Rng).ToList());
+        var audioIds = AudioIds(rows, logits.Audio);
         for (int i = 0; i < rows.Count; i++)
             if (rows[i].Advance(textIds[i], audioIds[i], special, config.AudioDelayTokens)) finished.Add(rows[i]);
+    }
+
+    /// <summary>
+    /// Audio samples of the rows that need them (<see cref="GenerationRow.NeedsAudio"/>); the others get blank, as the
+    /// reference's text output does with whatever it sampled. A row that does not need audio may share a forward with
+    /// rows that do: its audio logits then come from MIMO cache layers that earlier audio-free forwards left unwritten,
+    /// so they are never sampled.
+    /// </summary>
+    private long[] AudioIds(IReadOnlyList<GenerationRow> rows, Tensor audioLogits)
+    {
+        var ids = new long[rows.Count];
+        Array.Fill(ids, special.Blank);
+        var need = Enumerable.Range(0, rows.Count).Where(i => rows[i].NeedsAudio).ToList();
+        if (need.Count == 0) return ids;
+        using var scope = NewDisposeScope();
+        var z = need.Count == rows.Count
+            ? audioLogits
+            : audioLogits.index_select(0, tensor(need.Select(i => (long)i).ToArray(), device: audioLogits.device));
+        var sampled = Sampler.Sample(z, need.Select(i => rows[i].Request.Sampling.Audio).ToList(),
+            need.Select(i => rows[i].AudioHistory).ToList(), need.Select(i => rows[i].Rng).ToList());
+        for (int k = 0; k < need.Count; k++) ids[need[k]] = sampled[k];
+        return ids;
     }
 
     /// <summary>

@@ -35,7 +35,10 @@ public sealed class KimiaModel : nn.Module
     internal Qwen2RmsNorm MimoNorm => mimo_norm;
 }
 
-/// <summary>Logits of one forward call: [B, V] for the last position (or [B, L, V] when all positions were asked for).</summary>
+/// <summary>
+/// Logits of one forward call: [B, V] for the last position (or [B, L, V] when all positions were asked for).
+/// <see cref="Audio"/> is empty ([B, 0]) when the forward skipped the audio branch.
+/// </summary>
 public sealed record LlmLogits(Tensor Text, Tensor Audio) : IDisposable
 {
     public void Dispose()
@@ -139,9 +142,11 @@ public sealed class KimiaLlm : nn.Module
     /// [B, 1, Lq, T] or null (causal from slot 0 / single query sees all). Appends to <paramref name="cache"/> if given.
     /// Logits are for the last position, all positions (<paramref name="allPositions"/>), or, when
     /// <paramref name="lastIndex"/> [B] is given, for position <c>lastIndex[b]</c> of each row (right-padded batches).
+    /// With <paramref name="audioBranch"/> false the MIMO layers and the audio head are not run (their cache layers are
+    /// not written) and the audio logits are empty: for rows whose audio stream is never used (text output).
     /// </summary>
     public LlmLogits Forward(Tensor inputsEmbeds, Tensor positions, Tensor? mask, IKvCache? cache, bool allPositions = false,
-        Tensor? lastIndex = null)
+        Tensor? lastIndex = null, bool audioBranch = true)
     {
         using var scope = NewDisposeScope();
         var (cos, sin) = Rotary.Tables(positions.to(Device), invFreq, DType);
@@ -156,23 +161,25 @@ public sealed class KimiaLlm : nn.Module
             if (i == Config.MimoFromLayerIndex) g = h;
         }
         var mimo = model.MimoLayers;
-        for (int j = 0; j < mimo.Count; j++) g = mimo[j].Forward(g!, ctx, layers.Count + j);
+        if (!audioBranch) g = null;
+        else for (int j = 0; j < mimo.Count; j++) g = mimo[j].Forward(g!, ctx, layers.Count + j);
         cache?.Advance(inputsEmbeds.shape[1]);
 
         if (lastIndex is not null)
         {
             var idx = lastIndex.to(Device).reshape(-1, 1, 1).expand(-1, 1, h.shape[2]);
             h = h.gather(1, idx).squeeze(1);
-            g = g!.gather(1, idx).squeeze(1);
+            g = g?.gather(1, idx).squeeze(1);
         }
         else if (!allPositions)
         {
             h = h.select(1, -1);
-            g = g!.select(1, -1);
+            g = g?.select(1, -1);
         }
         Tensor text, audio;
         using (profiler.Span(LlmStage.TextHead)) text = DecodeLinear.Forward(lm_head, model.Norm.forward(h));
-        using (profiler.Span(LlmStage.AudioHead)) audio = DecodeLinear.Forward(mimo_output, model.MimoNorm.forward(g!));
+        if (g is null) audio = empty([.. h.shape[..^1], 0], dtype: text.dtype, device: Device);
+        else using (profiler.Span(LlmStage.AudioHead)) audio = DecodeLinear.Forward(mimo_output, model.MimoNorm.forward(g));
         return new LlmLogits(text.MoveToOuterDisposeScope(), audio.MoveToOuterDisposeScope());
     }
 
