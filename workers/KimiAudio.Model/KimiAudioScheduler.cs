@@ -105,7 +105,8 @@ public sealed class KimiAudioScheduler : IDisposable
 
     /// <summary>
     /// Called on the scheduler thread after every forward, once per row that samples from it: the request, its step
-    /// index and its text/audio logits [V] (valid during the call only). For tests and diagnostics; set before submitting.
+    /// index and its text/audio logits [V] (valid during the call only; the audio logits are empty when the step skipped
+    /// the audio branch, and are not the row's when the row does not use them). For tests and diagnostics; set before submitting.
     /// </summary>
     public Action<KimiAudioRequest, int, Tensor, Tensor>? OnLogits { get; set; }
 
