@@ -49,6 +49,46 @@ public class SamplerTests
         Assert.All(a, id => Assert.Contains(id, top3));
     }
 
+    /// <summary>The reference's per-row draw (sample_audio_logits / sample_text_logits without a penalty), one row at a time.</summary>
+    private static long ReferenceDraw(Tensor row, StreamSampling o, Generator g)
+    {
+        using var scope = NewDisposeScope();
+        var scaled = row.to(ScalarType.Float32).log_softmax(-1) / o.Temperature;
+        var probs = scaled.exp();
+        if (o.TopK <= 0) return multinomial(probs, 1, generator: g).item<long>();
+        var (vals, idx) = probs.topk(o.TopK);
+        return idx.index_select(0, multinomial(vals, 1, generator: g)).item<long>();
+    }
+
+    [Fact]
+    public void A_batch_draws_for_every_row_what_the_row_draws_alone_with_its_own_generator()
+    {
+        // rows of mixed settings: two share temperature and top-k (one batched draw), one full-vocabulary, one greedy
+        var options = new[]
+        {
+            new StreamSampling(0.8, 10, 1.0, 64), new StreamSampling(0, 5, 1.0, 16),
+            new StreamSampling(1.0, 0, 1.0, 16), new StreamSampling(0.8, 10, 1.0, 64),
+        };
+        using var logits = randn([options.Length, 1000], generator: new Generator(3, CPU)) * 3;
+        var batchRngs = options.Select((o, i) => o.IsGreedy ? null : new Generator((ulong)(100 + i), CPU)).ToArray();
+        var aloneRngs = options.Select((o, i) => o.IsGreedy ? null : new Generator((ulong)(100 + i), CPU)).ToArray();
+        var drawn = options.Select(_ => new HashSet<long>()).ToArray();
+        for (int step = 0; step < 30; step++)
+        {
+            var batch = Sampler.Sample(logits, options, options.Select(_ => (IReadOnlyList<long>)[]).ToList(), batchRngs);
+            for (int r = 0; r < options.Length; r++) drawn[r].Add(batch[r]);
+            for (int r = 0; r < options.Length; r++)
+            {
+                long want = options[r].IsGreedy ? logits[r].argmax().item<long>() : ReferenceDraw(logits[r], options[r], aloneRngs[r]!);
+                Assert.True(want == batch[r], $"step {step} row {r}: batch drew {batch[r]}, alone {want}");
+            }
+        }
+        // not vacuous: every sampled row really drew different ids over the steps
+        for (int r = 0; r < options.Length; r++)
+            if (!options[r].IsGreedy) Assert.True(drawn[r].Count > 1, $"row {r} drew one id only");
+        foreach (var g in batchRngs.Concat(aloneRngs)) g?.Dispose();
+    }
+
     [Fact]
     public void Options_are_validated()
     {
