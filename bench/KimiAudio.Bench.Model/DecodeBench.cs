@@ -58,6 +58,12 @@ public sealed class DecodeResult
 
     public bool Has(int batch, int context) => Lanes.ContainsKey((batch, context));
 
+    /// <summary>16 text answers (greedy, the asr shape) at the prompt's context: steps that skip the audio branch.</summary>
+    internal Lane? TextLane { get; set; }
+
+    /// <summary>Median step time of <see cref="TextLane"/>, ms.</summary>
+    public double TextStepMs => TextLane is { } l ? Median(l.StepSeconds) * 1000 : double.NaN;
+
     /// <summary>Median step time of the lane, ms: the one definition every decode figure of that lane derives from.</summary>
     public double StepMs(int batch, int context) => Lanes.TryGetValue((batch, context), out var l) ? Median(l.StepSeconds) * 1000 : double.NaN;
 
@@ -88,6 +94,8 @@ public sealed class DecodeResult
         public int Context { get; } = context;
         public GenerationEngine Engine { get; } = engine;
         public StageTimes Times { get; } = new(device);
+        /// <summary>Text answers (transcripts) instead of speech answers.</summary>
+        public bool Text { get; init; }
         public List<double> StepSeconds { get; } = [];
         /// <summary>Per timed step: key/value positions attended over, summed over the rows.</summary>
         public List<long> AttendedPositions { get; } = [];
@@ -120,6 +128,7 @@ public sealed class DecodeBench(KimiaLlm llm, Options opts)
         if (!opts.Quick) shapes.Add((8, prompt));
         shapes.Add((16, prompt));
         var lanes = new List<DecodeResult.Lane>();
+        DecodeResult.Lane? textLane = null;
         double prefill = double.NaN, rssPerSlot = double.NaN;
         var copies = new List<double>();
         using var copy = new Machine.CopyProbe(llm.Device);
@@ -138,6 +147,12 @@ public sealed class DecodeBench(KimiaLlm llm, Options opts)
                 for (int i = 0; i < c.AudioDelayTokens; i++) engine.Step();
                 if (batch == 16) rssPerSlot = (Machine.RssMb() - rssBefore) / 16;
             }
+            textLane = new DecodeResult.Lane(16, prompt, new GenerationEngine(llm, special, 16, c.MaxPositionEmbeddings, PrefillChunk), llm.Device)
+            {
+                Text = true,
+            };
+            Fill(textLane);
+            lanes.Add(textLane);
             for (int round = 0; round < opts.Steps; round++)
             {
                 copies.Add(copy.GBps());
@@ -156,6 +171,7 @@ public sealed class DecodeBench(KimiaLlm llm, Options opts)
             var result = new DecodeResult
             {
                 Context = prompt,
+                TextLane = textLane,
                 ShortContext = ShortOf(prompt),
                 LongContext = LongOf(prompt),
                 PrefillTokensPerSecond = prefill,
@@ -166,7 +182,7 @@ public sealed class DecodeBench(KimiaLlm llm, Options opts)
                 RssMbPerSlot = rssPerSlot,
                 CopyGBps = copies.Order().ElementAt(copies.Count / 2),
             };
-            foreach (var lane in lanes) result.Lanes[(lane.Batch, lane.Context)] = lane;
+            foreach (var lane in lanes.Where(l => !l.Text)) result.Lanes[(lane.Batch, lane.Context)] = lane;
             return result;
         }
         finally
@@ -181,11 +197,11 @@ public sealed class DecodeBench(KimiaLlm llm, Options opts)
     {
         var e = lane.Engine;
         if (e.ActiveRows == lane.Batch && e.Rows.All(r => !r.Prefilling)) return;
-        while (e.ActiveRows < lane.Batch) e.Admit(Request(lane.Context));
+        while (e.ActiveRows < lane.Batch) e.Admit(Request(lane.Context, lane.Text));
         while (e.Rows.Any(r => r.Prefilling)) e.Step();
     }
 
-    private GenerationRequest Request(int length)
+    private GenerationRequest Request(int length, bool textAnswer)
     {
         var c = llm.Config;
         var audio = new long[length];
@@ -198,6 +214,8 @@ public sealed class DecodeBench(KimiaLlm llm, Options opts)
         var prompt = new KimiPrompt { AudioIds = audio, TextIds = text, ContinuousMask = new bool[length], Segments = [] };
         // a speech answer with the recommended sampling (greedy text, top-k audio), long enough for every timed step
         int bound = llm.Config.AudioDelayTokens + 4 * opts.Steps + 16;
+        // or a transcript: greedy text only, the audio branch skipped
+        if (textAnswer) return new GenerationRequest(prompt, KimiOutputType.Text, SamplingOptions.Greedy, bound);
         return new GenerationRequest(prompt, KimiOutputType.Both, SamplingOptions.Recommended with { Seed = (ulong)++seed }, bound);
     }
 

@@ -40,6 +40,7 @@ try
                 $"{r.StepMs(1, r.ShortContext):F1}/{b1:F1}/{r.StepMs(1, r.LongContext):F1}",
                 double.IsNaN(r.UncachedTokensPerSecond) ? "-" : F(r.UncachedTokensPerSecond),
                 r.Has(8, r.Context) ? F(8000 / r.StepMs(8, r.Context)) : "-", F(16000 / b16), $"{16000 / b16 / tok1:F1}x",
+                F(16000 / r.TextStepMs),
                 $"{b1 / 80:F3}", $"{Machine.PeakRssMb():F0}",
             ]);
             foreach (int batch in new[] { 1, 16 })
@@ -67,9 +68,10 @@ finally
 }
 
 Console.WriteLine();
-Table.Print(["config", "dtype", "prefill tok/s", "decode tok/s b1", "b1 step ms ctx S/M/L", "no-cache tok/s b1", "decode tok/s b8", "decode tok/s b16", "b16/b1", "RTF b1", "peak RSS MB"], speed);
+Table.Print(["config", "dtype", "prefill tok/s", "decode tok/s b1", "b1 step ms ctx S/M/L", "no-cache tok/s b1", "decode tok/s b8", "decode tok/s b16", "b16/b1", "b16 text tok/s", "RTF b1", "peak RSS MB"], speed);
 Console.WriteLine($"b1 = one row decoding at context M = {opts.Prompt} (prompt) + the steps; decode tok/s b1 = 1000 / (b1 step ms at M), the one batch-1 figure every column uses;");
 Console.WriteLine($"S/L = contexts {DecodeBench.ShortOf(opts.Prompt)} and {DecodeBench.LongOf(opts.Prompt)} (flat = the cache works). RTF b1 = b1 step / 80 ms (a speech token's duration). b16/b1 = (b16 tok/s) / (b1 tok/s), same rounds.");
+Console.WriteLine("b1, b8, b16: speech answers (both streams sampled, both heads); b16 text = 16 greedy transcripts, whose steps skip the MIMO layers and the audio head.");
 Console.WriteLine();
 Table.Print(["config", "dtype", "batch", "step ms", "attention", "MLPs", "text head", "audio head", "sampling", "other", "MB read/step", "GB/s", "copy GB/s", "of copy BW"], cost);
 Console.WriteLine("shares of the timed steps at context M (profiler spans summed over them ÷ their total time); other = embedding, rotary tables, masks, slot bookkeeping.");
