@@ -128,7 +128,6 @@ public sealed class DecodeBench(KimiaLlm llm, Options opts)
         if (!opts.Quick) shapes.Add((8, prompt));
         shapes.Add((16, prompt));
         var lanes = new List<DecodeResult.Lane>();
-        DecodeResult.Lane? textLane = null;
         double prefill = double.NaN, rssPerSlot = double.NaN;
         var copies = new List<double>();
         using var copy = new Machine.CopyProbe(llm.Device);
@@ -147,7 +146,7 @@ public sealed class DecodeBench(KimiaLlm llm, Options opts)
                 for (int i = 0; i < c.AudioDelayTokens; i++) engine.Step();
                 if (batch == 16) rssPerSlot = (Machine.RssMb() - rssBefore) / 16;
             }
-            textLane = new DecodeResult.Lane(16, prompt, new GenerationEngine(llm, special, 16, c.MaxPositionEmbeddings, PrefillChunk), llm.Device)
+            var textLane = new DecodeResult.Lane(16, prompt, new GenerationEngine(llm, special, 16, c.MaxPositionEmbeddings, PrefillChunk), llm.Device)
             {
                 Text = true,
             };

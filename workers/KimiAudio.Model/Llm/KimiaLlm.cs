@@ -158,11 +158,10 @@ public sealed class KimiaLlm : nn.Module
         for (int i = 0; i < layers.Count; i++)
         {
             h = layers[i].Forward(h, ctx, i);
-            if (i == Config.MimoFromLayerIndex) g = h;
+            if (audioBranch && i == Config.MimoFromLayerIndex) g = h;
         }
         var mimo = model.MimoLayers;
-        if (!audioBranch) g = null;
-        else for (int j = 0; j < mimo.Count; j++) g = mimo[j].Forward(g!, ctx, layers.Count + j);
+        if (audioBranch) for (int j = 0; j < mimo.Count; j++) g = mimo[j].Forward(g!, ctx, layers.Count + j);
         cache?.Advance(inputsEmbeds.shape[1]);
 
         if (lastIndex is not null)
