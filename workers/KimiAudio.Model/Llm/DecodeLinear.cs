@@ -4,24 +4,41 @@ using static TorchSharp.torch;
 namespace KimiAudio.Model.Llm;
 
 /// <summary>
-/// <c>y = x·Wᵀ + b</c> for the few-row inputs of decode steps on CPU, in the orientation that streams the weight once.
+/// <c>y = x·Wᵀ + b</c> for the few-row inputs of decode steps on CPU, shaped so that the weight is streamed once at the
+/// rate the machine can read it.
 /// </summary>
 /// <remarks>
-/// A decode step multiplies B ≤ 64 rows by every weight matrix. Written as <c>linear(x, W)</c>, libtorch's CPU BLAS
-/// treats Wᵀ as the (large) right operand, which for a 168,448 × hidden head ran far below the machine's arithmetic rate,
-/// most likely from packing that operand into panels on every call. <c>(W·xᵀ)ᵀ</c> makes W the row-major left operand,
-/// read once in cache-sized blocks. Measured on the shared 2-core AMD EPYC dev box (one thread, heavily loaded, so the
-/// times are floors), 168,448 × 1024 head, B = 16: float32 1.72 s with <c>linear</c> against 0.73 s, identical values;
-/// bfloat16 2.7 s against 2.0 s with 4096-row blocks (libtorch's bf16 kernel gains nothing from the transpose), also
-/// identical. One row (B = 1) stays a matrix-vector product, which already streams the weight; so do long prefills and
-/// every non-CPU device, where the vendor BLAS picks its own orientation.
+/// A decode step multiplies B ≤ 64 rows by every weight matrix. Measured defects of libtorch's CPU kernels at these
+/// shapes, and what replaces them (2-core AMD EPYC, 168,448 × 1024 head, medians of 9 calls, `bench/` figures in
+/// docs/deployment.md §8.0):
+/// <list type="bullet">
+/// <item>float32, one row: MKL's matrix-vector product runs on one core whatever the thread count (40–47 ms with 1 or
+/// 2 threads, 15–17 GB/s, where a sum over the same tensor reads 26 GB/s with two). W's rows are split into one
+/// contiguous share per torch thread, each share on its own thread: 26–33 ms (21–26 GB/s), bit-identical outputs (each
+/// output is still one row's dot product by the same kernel).</item>
+/// <item>float32, 2–64 rows: <c>linear(x, W)</c> treats Wᵀ as the large right operand (190 ms at B = 16); <c>W·xᵀ</c>
+/// makes W the row-major left operand (118–143 ms), and the same in 2048-row blocks (8 MiB of weight per call) 64–83 ms.
+/// MKL threads each block itself; a share per thread as above gained nothing alone and lost inside the model
+/// (each share's MKL call starts its own OpenMP team: four busy threads on two cores).</item>
+/// <item>bfloat16, 2–64 rows: libtorch's bf16 GEMM reaches 1 GB/s (305–336 ms at B = 16). 1024-row blocks of W are
+/// upcast to float32 (exact) and multiplied in float32: 92 ms. The products are summed in float32 either way (the bf16
+/// kernel accumulates in float32 too) and the result is rounded to bfloat16 once, so only the order of the float32
+/// sums differs.</item>
+/// </list>
+/// bfloat16 with one row stays libtorch's matrix-vector kernel, which already uses every thread (16–18 GB/s; a share
+/// per thread made it slower). Weights under <see cref="MinSplitElements"/>, long prefills, every non-CPU device, and
+/// calls with autograd recording take the plain kernels.
 /// </remarks>
 internal static class DecodeLinear
 {
-    /// <summary>Most rows that take the decode orientation.</summary>
+    /// <summary>Most rows that take the decode paths.</summary>
     public const long MaxRows = 64;
-    /// <summary>Rows of W per block for the bfloat16 split (4096 × hidden 1024 × 2 bytes = 8 MiB: within a shared L3).</summary>
-    public const long Bf16Block = 4096;
+    /// <summary>Rows of W per float32 call (2048 × hidden 1024 × 4 bytes = 8 MiB).</summary>
+    public const long Fp32Block = 2048;
+    /// <summary>Rows of W upcast per bfloat16 call (1024 × hidden 1024 × 4 bytes = 4 MiB of float32 scratch).</summary>
+    public const long Bf16Block = 1024;
+    /// <summary>Smallest weight (elements) worth one thread per share: below it the hand-off costs more than it saves.</summary>
+    public const long MinSplitElements = 1L << 20;
 
     public static Tensor Forward(Linear layer, Tensor x) => Forward(x, layer.weight!, layer.bias);
 
@@ -29,31 +46,84 @@ internal static class DecodeLinear
     {
         long k = x.shape[^1];
         long rows = x.NumberOfElements / Math.Max(1, k);
-        if (rows < 2 || rows > MaxRows || x.device_type != TorchSharp.DeviceType.CPU) return nn.functional.linear(x, weight, bias);
+        if (rows < 1 || rows > MaxRows || x.device_type != TorchSharp.DeviceType.CPU || is_grad_enabled())
+            return nn.functional.linear(x, weight, bias);
+        bool fp32 = x.dtype == ScalarType.Float32;
+        bool bf16 = x.dtype == ScalarType.BFloat16 && rows >= 2;
+        if (!fp32 && !bf16) return nn.functional.linear(x, weight, bias);
+        if (fp32 && weight.NumberOfElements < MinSplitElements)
+        {
+            if (rows == 1) return nn.functional.linear(x, weight, bias);
+            using var small = NewDisposeScope();
+            var ys = mm(weight, x.reshape(rows, k).t()).t();
+            if (bias is not null) ys = ys + bias;
+            return ys.contiguous().reshape([.. x.shape[..^1], weight.shape[0]]).MoveToOuterDisposeScope();
+        }
+
         using var scope = NewDisposeScope();
         long n = weight.shape[0];
         var x2 = x.reshape(rows, k);
-        Tensor y;
-        if (x.dtype == ScalarType.Float32)
+        // yᵀ [n, rows]: each block writes its own contiguous rows (float32 for bf16 inputs: rounded once, after the bias)
+        var yt = empty([n, rows], dtype: ScalarType.Float32, device: x.device);
+        if (fp32)
         {
-            y = mm(weight, x2.t()).t();
-            if (bias is not null) y = y + bias;
-        }
-        else if (x.dtype == ScalarType.BFloat16 && n > 2 * Bf16Block)
-        {
-            var parts = new List<Tensor>();
-            for (long i = 0; i < n; i += Bf16Block)
-            {
-                long len = Math.Min(Bf16Block, n - i);
-                parts.Add(nn.functional.linear(x2, weight.narrow(0, i, len), bias?.narrow(0, i, len)));
-            }
-            y = cat(parts, 1);
+            var xt = x2.t();
+            InShares(n, rows == 1 ? Math.Max(1, get_num_threads()) : 1, Fp32Block, (start, len) => yt.narrow(0, start, len).copy_(mm(weight.narrow(0, start, len), xt)));
         }
         else
         {
-            return nn.functional.linear(x, weight, bias).MoveToOuterDisposeScope();
+            var xt = x2.to(ScalarType.Float32).t();
+            InShares(n, 1, Bf16Block, (start, len) => yt.narrow(0, start, len).copy_(mm(weight.narrow(0, start, len).to(ScalarType.Float32), xt)));
         }
+        var y = yt.t();
+        if (bias is not null) y = y + bias.to(ScalarType.Float32);
+        y = y.to(x.dtype);
         long[] shape = [.. x.shape[..^1], n];
         return y.contiguous().reshape(shape).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Runs <paramref name="block"/> over [0, n) in blocks of at most <paramref name="blockRows"/>, split into
+    /// <paramref name="shares"/> contiguous shares: the first on the calling thread, each other one on a pool thread in
+    /// the caller's inference mode (a thread-local libtorch state). A share no pool thread has started by the time the
+    /// caller is done with its own is taken back and run by the caller, so a busy pool delays nothing.
+    /// </summary>
+    private static void InShares(long n, int shares, long blockRows, Action<long, long> block)
+    {
+        long per = (n + shares - 1) / shares;
+        bool inference = is_inference_mode_enabled();
+        var claimed = new int[shares];
+        bool Claim(int s) => Interlocked.Exchange(ref claimed[s], 1) == 0;
+        void Run(int s)
+        {
+            long to = Math.Min(n, (s + 1) * per);
+            for (long start = s * per; start < to; start += blockRows)
+            {
+                using var scope = NewDisposeScope();
+                block(start, Math.Min(blockRows, to - start));
+            }
+        }
+        var others = new Task[shares - 1];
+        for (int s = 1; s < shares; s++)
+        {
+            int share = s;
+            others[s - 1] = Task.Run(() =>
+            {
+                if (!Claim(share)) return;
+                using IDisposable mode = inference ? inference_mode() : no_grad();
+                Run(share);
+            });
+        }
+        try
+        {
+            Claim(0);
+            Run(0);
+            for (int s = 1; s < shares; s++)
+                if (Claim(s)) Run(s);
+        }
+        finally
+        {
+            Task.WaitAll(others);
+        }
     }
 }

@@ -1,0 +1,78 @@
+using KimiAudio.Model.Llm;
+using static TorchSharp.torch;
+
+namespace KimiAudio.Model.Tests.Llm;
+
+/// <summary>
+/// The CPU decode kernels (row shares on threads, blocked W·xᵀ, bf16 blocks upcast to float32) against plain
+/// <c>linear</c> and a float64 reference, on a weight large enough to take them (5000 × 300: two uneven shares, a
+/// partial last block) with a bias.
+/// </summary>
+[Collection("Torch")]
+public class DecodeLinearTests
+{
+    private const long N = 5000, K = 300;
+
+    private static (Tensor W, Tensor B) Weights(ScalarType dtype)
+    {
+        var g = new Generator(11, CPU);
+        return (randn([N, K], generator: g).to(dtype), randn([N], generator: g).to(dtype));
+    }
+
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(3, true)]
+    [InlineData(16, true)]
+    [InlineData(1, false)]
+    [InlineData(16, false)]
+    public void Float32_decode_rows_equal_plain_linear(int rows, bool inference)
+    {
+        Assert.True(N * K >= DecodeLinear.MinSplitElements && N > 2 * DecodeLinear.Fp32Block);
+        var (w, b) = Weights(ScalarType.Float32);
+        var x = randn([rows, 1, K], generator: new Generator((ulong)rows, CPU));
+        using IDisposable mode = inference ? inference_mode() : no_grad();
+        var y = DecodeLinear.Forward(x, w, b);
+        Assert.Equal(new long[] { rows, 1, N }, y.shape);
+        Assert.Equal(ScalarType.Float32, y.dtype);
+        var want = nn.functional.linear(x.to(ScalarType.Float64), w.to(ScalarType.Float64), b.to(ScalarType.Float64));
+        // every column of every share and block (the output starts uninitialised) against the float64 product
+        double err = (y.to(ScalarType.Float64) - want).abs().max().item<double>();
+        Assert.True(err < 1e-4, $"max |decode - float64| = {err}");
+        double vsLinear = (y - nn.functional.linear(x, w, b)).abs().max().item<float>();
+        Assert.True(vsLinear < 1e-4, $"max |decode - linear| = {vsLinear}");
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(16)]
+    public void Bfloat16_decode_rows_round_the_float32_sum_once(int rows)
+    {
+        var (w, b) = Weights(ScalarType.BFloat16);
+        var x = randn([rows, K], generator: new Generator(5, CPU)).to(ScalarType.BFloat16);
+        using var mode = inference_mode();
+        var y = DecodeLinear.Forward(x, w, b);
+        Assert.Equal(new long[] { rows, N }, y.shape);
+        Assert.Equal(ScalarType.BFloat16, y.dtype);
+        var want = nn.functional.linear(x.to(ScalarType.Float64), w.to(ScalarType.Float64), b.to(ScalarType.Float64));
+        // one bf16 rounding of an exact sum: within half a bf16 ulp (2^-8 relative) plus float32 summation noise
+        var rel = (y.to(ScalarType.Float64) - want).abs() / (want.abs() + 1e-3);
+        double worst = rel.max().item<double>();
+        Assert.True(worst <= 1.0 / 256 + 1e-5, $"worst relative error {worst}");
+        // and it agrees with libtorch's own bf16 kernel to a bf16 ulp
+        var plain = nn.functional.linear(x, w, b).to(ScalarType.Float64);
+        double ulps = ((y.to(ScalarType.Float64) - plain).abs() / (plain.abs() * (1.0 / 128) + 1e-2)).max().item<double>();
+        Assert.True(ulps <= 1.0, $"decode vs bf16 linear: {ulps} ulp");
+    }
+
+    [Fact]
+    public void Small_weights_and_long_inputs_take_the_plain_kernel_with_the_same_values()
+    {
+        var g = new Generator(3, CPU);
+        var w = randn([64, 32], generator: g);
+        var x = randn([2, 100, 32], generator: g); // 200 rows: a prefill
+        using var mode = inference_mode();
+        Assert.True(DecodeLinear.Forward(x, w, null).eq(nn.functional.linear(x, w)).all().item<bool>());
+        var x1 = x[0, 0].reshape(1, 1, 32);
+        Assert.True(DecodeLinear.Forward(x1, w, null).eq(nn.functional.linear(x1, w)).all().item<bool>());
+    }
+}
