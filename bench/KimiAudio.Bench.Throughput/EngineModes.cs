@@ -7,7 +7,9 @@ namespace KimiAudio.Bench.Throughput;
 
 /// <summary>What one run of the corpus measured. Every file is queued at the start; a file's time is its last segment's completion.</summary>
 /// <param name="Tokens">Generated tokens kept as output: text ids plus speech (semantic) ids, as the result rows store them.</param>
-public sealed record RunFigures(string Mode, string DType, double AudioSeconds, double WallSeconds, long Tokens, double[] FileSeconds, double PeakRssMb)
+/// <param name="StageSeconds">Wall seconds per <see cref="ServingStage"/> (front-end, prefill, decode, speech) inside the engine; empty for the pipeline level.</param>
+public sealed record RunFigures(string Mode, string DType, double AudioSeconds, double WallSeconds, long Tokens, double[] FileSeconds, double PeakRssMb,
+    double[] StageSeconds)
 {
     /// <summary>Audio seconds per wall second (real-time factor, inverse): the one throughput figure of every level.</summary>
     public double Rtfx => AudioSeconds / WallSeconds;
@@ -80,6 +82,7 @@ public sealed class EngineModes(KimiAudioModel model, IReadOnlyList<CorpusFile> 
         var results = new KimiAudioResult?[segments.Count];
         var doneAt = new double[segments.Count];
         Rss.ResetPeak();
+        model.StageTimes.Reset();
         var clock = Stopwatch.StartNew();
         run(clock, (i, result, at) => { results[i] = result; doneAt[i] = at; });
         double wall = clock.Elapsed.TotalSeconds;
@@ -91,7 +94,8 @@ public sealed class EngineModes(KimiAudioModel model, IReadOnlyList<CorpusFile> 
         LastIds = results.Select(r => r!.TextIds.Concat(r.SemanticIds).ToArray()).ToList();
         long tokens = results.Sum(r => (long)(r!.TextIds.Length + r.SemanticIds.Length));
         var perFile = Enumerable.Range(0, segments.Count).GroupBy(i => segments[i].File).Select(g => g.Max(i => doneAt[i])).ToArray();
-        return new RunFigures(mode, dtype, AudioSeconds, wall, tokens, perFile, Rss.PeakMb());
+        var stages = Enum.GetValues<ServingStage>().Select(model.StageTimes.Seconds).ToArray();
+        return new RunFigures(mode, dtype, AudioSeconds, wall, tokens, perFile, Rss.PeakMb(), stages);
     }
 }
 

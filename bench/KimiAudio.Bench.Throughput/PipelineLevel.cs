@@ -133,7 +133,7 @@ public static class PipelineLevel
                 var textIds = rows.Where(r => !byKey[r.Key].Chat).ToDictionary(r => byKey[r.Key].Index, r => r.TextIds ?? []);
                 var perFile = finishedAt.Values.ToArray();
                 long tokens = rows.Sum(r => (long)r.Generated);
-                return (new RunFigures($"pipeline {slots}", dtype, corpus.Sum(f => f.Seconds), wall, tokens, perFile, peak), textIds);
+                return (new RunFigures($"pipeline {slots}", dtype, corpus.Sum(f => f.Seconds), wall, tokens, perFile, peak, []), textIds);
             }
             finally
             {

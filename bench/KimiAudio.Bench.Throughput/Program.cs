@@ -80,6 +80,18 @@ var table = rows.Select(r => new[]
 Console.WriteLine();
 Print(header, table);
 foreach (var line in ratios) Console.WriteLine(line);
+Console.WriteLine();
+// where each engine run's wall time went (the model's own stage clocks, reset per run)
+var stageRows = rows.Where(r => r.Figures.StageSeconds.Length > 0).Select(r =>
+{
+    var st = r.Figures.StageSeconds;
+    return new[] { r.Figures.Mode, r.Figures.DType, F(r.Figures.WallSeconds) }
+        .Concat(st.Select(x => $"{F(x)} ({100 * x / r.Figures.WallSeconds:F0}%)"))
+        .Append(F(r.Figures.WallSeconds - st.Sum())).ToArray();
+}).ToList();
+Print(["engine mode", "dtype", "wall s", "front-end s", "prefill s", "decode s", "speech s", "rest s"], stageRows);
+Console.WriteLine("front-end = mel + Whisper + GLM tokens + prompt build; prefill / decode = the LLM forwards with their sampling; speech = detokenizer");
+Console.WriteLine("+ vocoder (in continuous mode on its own thread, so it overlaps the others); rest = wall − the stages (queueing, glue, overlap < 0).");
 Console.WriteLine("RTFx = audio seconds / wall seconds; gen tok/s = (text ids + speech ids kept as output) / wall seconds; file times run from the start");
 Console.WriteLine("(every file queued at once) to the file's last segment; pipeline: from the first POST /batches to its last terminal job row.");
 Console.WriteLine($"uptime at end: {Uptime()}");

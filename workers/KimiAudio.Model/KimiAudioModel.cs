@@ -126,6 +126,8 @@ public sealed class KimiAudioModel : IDisposable
     public SpeechDetokenizer? Detokenizer => detokenizer;
     public KimiTextTokenizer Tokenizer { get; }
     public KimiAudioConfig Config => Llm.Config;
+    /// <summary>Wall time per serving stage (front-end, prefill, decode, speech) of every call since its last reset, batch and scheduler alike.</summary>
+    public StageTimes StageTimes { get; } = new();
 
     private KimiAudioModel(KimiaLlm llm, KimiTextTokenizer tokenizer, IAudioEncoder? encoder, bool ownsEncoder, int maxBatch,
         SpeechDetokenizer? detokenizer)
@@ -136,7 +138,7 @@ public sealed class KimiAudioModel : IDisposable
         this.encoder = encoder;
         ownedEncoder = ownsEncoder ? encoder as IDisposable : null;
         prompts = new PromptBuilder(tokenizer, llm.Config);
-        generator = new KimiGenerator(llm, tokenizer.Special);
+        generator = new KimiGenerator(llm, tokenizer.Special) { Times = StageTimes };
         this.maxBatch = maxBatch;
     }
 
@@ -227,6 +229,7 @@ public sealed class KimiAudioModel : IDisposable
                 results[i] = new KimiAudioResult { Error = e.Message };
             }
         }
+        long frontEndStart = Stopwatch.GetTimestamp();
         var encodeClock = Stopwatch.StartNew();
         EncodeAudios(messages, results, made);
         double encodeMs = encodeClock.Elapsed.TotalMilliseconds;
@@ -250,6 +253,7 @@ public sealed class KimiAudioModel : IDisposable
                 results[i] = new KimiAudioResult { Error = e.Message };
             }
         }
+        StageTimes.Add(ServingStage.FrontEnd, frontEndStart);
         return ready;
     }
 
@@ -279,7 +283,9 @@ public sealed class KimiAudioModel : IDisposable
         var noises = rows.Select(r => new SeededNoiseSource(SpeechSeed(r.Sampling))).ToList();
         try
         {
+            long start = Stopwatch.GetTimestamp();
             var waves = detokenizer.DetokenizeBatch(rows.Select(r => (IReadOnlyList<long>)r.Result.SemanticIds).ToList(), noises, ct);
+            StageTimes.Add(ServingStage.Speech, start);
             double ms = clock.Elapsed.TotalMilliseconds;
             return rows.Select((r, j) => r.Result with { Speech = waves[j], SpeechSampleRate = detokenizer.SampleRate, DetokenizeMs = ms }).ToArray();
         }

@@ -134,7 +134,10 @@ public sealed class KimiAudioScheduler : IDisposable
         while (!stopping.IsCancellationRequested)
         {
             var groups = new List<AdmitGroup>();
-            using var engine = new GenerationEngine(model.Llm, special, options.MaxBatchSize, slotCapacity, options.PrefillChunkTokens);
+            using var engine = new GenerationEngine(model.Llm, special, options.MaxBatchSize, slotCapacity, options.PrefillChunkTokens)
+            {
+                Times = model.StageTimes,
+            };
             engine.OnLogits = (rows, logits) =>
             {
                 // read on every call: the hook may be set after the loop started (object initialisers run after the constructor)

@@ -191,6 +191,9 @@ public sealed class GenerationEngine : IDisposable
         row.DisposeRng();
     }
 
+    /// <summary>Where set, each step adds its decode and prefill forwards' wall time to it.</summary>
+    public StageTimes? Times { get; set; }
+
     /// <summary>One decode forward and one prefill forward; returns the rows that stopped (their outputs are final).</summary>
     public IReadOnlyList<GenerationRow> Step(CancellationToken ct = default)
     {
@@ -199,8 +202,18 @@ public sealed class GenerationEngine : IDisposable
         var promoted = new List<GenerationRow>();
         using (inference_mode())
         {
-            if (decoding.Count > 0) DecodeForward(finished);
-            if (prefilling.Count > 0) PrefillForward(finished, promoted);
+            long start = Stopwatch.GetTimestamp();
+            if (decoding.Count > 0)
+            {
+                DecodeForward(finished);
+                Times?.Add(ServingStage.Decode, start);
+            }
+            start = Stopwatch.GetTimestamp();
+            if (prefilling.Count > 0)
+            {
+                PrefillForward(finished, promoted);
+                Times?.Add(ServingStage.Prefill, start);
+            }
         }
         if (finished.Count > 0 || promoted.Count > 0)
         {
@@ -293,17 +306,19 @@ public sealed class GenerationEngine : IDisposable
             : arange(attend, dtype: ScalarType.Int64, device: device).reshape(1, 1, attend)
                 .le(tensor(limit, [n, width], device: device).unsqueeze(-1)).unsqueeze(1);
         bool dense = select.Count == n * width;
+        var realTokens = dense ? null : tensor(select.ToArray(), device: device);
         var cache = pool.Rows(first, n,
             tensor(writeSlots.ToArray(), device: device).reshape(dense ? [n, width] : [-1]),
             tensor(writeColumns.ToArray(), device: device).reshape(dense ? [n, width] : [-1]),
             attend,
-            dense ? null : tensor(select.ToArray(), device: device));
+            realTokens);
         var continuous = flat.Count == 0 ? null : new ContinuousInput(tensor(flat.ToArray(), device: device), cat(featureRows, 0).to(device));
         var hasText = tensor(prefilling.Select(r => r.Request.Prompt.TextIds.Any(x => x != 0)).ToArray(), device: device);
         var embeds = llm.Embed(tensor(audio, [n, width], device: device), tensor(text, [n, width], device: device), continuous, hasText);
         var last = tensor(counts.Select(c => (long)c - 1).ToArray(), device: device);
+        // pads (rows shorter than the widest) take no token-wise work: the layers run on the real tokens only
         var logits = llm.Forward(embeds, tensor(pos, [n, width], device: device), mask, cache, lastIndex: last,
-            audioBranch: prefilling.Any(r => r.NeedsAudio));
+            audioBranch: prefilling.Any(r => r.NeedsAudio), realTokens: realTokens);
 
         var done = new List<int>();
         for (int r = 0; r < n; r++)

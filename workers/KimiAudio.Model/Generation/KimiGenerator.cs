@@ -54,6 +54,9 @@ public sealed class KimiGenerator(KimiaLlm llm, KimiSpecialTokens special)
     public int LoopBound(int promptLength, KimiOutputType output, int maxNewTokens) =>
         GenerationLimits.LoopBound(config, promptLength, output, maxNewTokens);
 
+    /// <summary>Where set, the engines of <see cref="Generate"/> add their prefill and decode time to it.</summary>
+    public StageTimes? Times { get; set; }
+
     public IReadOnlyList<GenerationOutput> Generate(IReadOnlyList<GenerationRequest> requests, CancellationToken ct = default)
     {
         if (requests.Count == 0) return [];
@@ -64,6 +67,7 @@ public sealed class KimiGenerator(KimiaLlm llm, KimiSpecialTokens special)
         // start small: most loops stop long before the reference bound (7500 − L for text)
         using var engine = new GenerationEngine(llm, special, requests.Count, capacity, int.MaxValue,
             initialSlots: requests.Count, initialPositions: width + Math.Min(bounds.Max(), 128));
+        engine.Times = Times;
         if (OnStep is { } hook)
             engine.OnLogits = (rows, logits) => hook(rows[0].Steps, rows.Select(r => (int)r.Tag!).ToList(), logits);
         var rows = requests.Select((r, i) => engine.Admit(r, i)).ToArray();

@@ -31,12 +31,14 @@ namespace KimiAudio.Model.Llm;
 /// </remarks>
 internal static class DecodeLinear
 {
-    /// <summary>Most rows that take the decode paths.</summary>
+    /// <summary>Most rows that take the float32 decode paths (bfloat16 takes its upcast path at any row count from 2).</summary>
     public const long MaxRows = 64;
     /// <summary>Rows of W per float32 call (2048 × hidden 1024 × 4 bytes = 8 MiB).</summary>
     public const long Fp32Block = 2048;
     /// <summary>Rows of W upcast per bfloat16 call (1024 × hidden 1024 × 4 bytes = 4 MiB of float32 scratch).</summary>
     public const long Bf16Block = 1024;
+    /// <summary>Rows of W upcast per bfloat16 call of a prefill (more than <see cref="MaxRows"/> rows): 4096 × hidden 3584 × 4 bytes = 56 MiB of scratch on the real model.</summary>
+    public const long Bf16PrefillBlock = 4096;
     /// <summary>Smallest weight (elements) worth one thread per share: below it the hand-off costs more than it saves.</summary>
     public const long MinSplitElements = 1L << 20;
 
@@ -46,9 +48,9 @@ internal static class DecodeLinear
     {
         long k = x.shape[^1];
         long rows = x.NumberOfElements / Math.Max(1, k);
-        if (rows < 1 || rows > MaxRows || x.device_type != TorchSharp.DeviceType.CPU || is_grad_enabled())
+        if (rows < 1 || x.device_type != TorchSharp.DeviceType.CPU || is_grad_enabled())
             return nn.functional.linear(x, weight, bias);
-        bool fp32 = x.dtype == ScalarType.Float32;
+        bool fp32 = x.dtype == ScalarType.Float32 && rows <= MaxRows;
         bool bf16 = x.dtype == ScalarType.BFloat16 && rows >= 2;
         if (!fp32 && !bf16) return nn.functional.linear(x, weight, bias);
         if (fp32 && weight.NumberOfElements < MinSplitElements)
@@ -73,7 +75,7 @@ internal static class DecodeLinear
         else
         {
             var xt = x2.to(ScalarType.Float32).t();
-            InShares(n, 1, Bf16Block, (start, len) => yt.narrow(0, start, len).copy_(mm(weight.narrow(0, start, len).to(ScalarType.Float32), xt)));
+            InShares(n, 1, rows <= MaxRows ? Bf16Block : Bf16PrefillBlock, (start, len) => yt.narrow(0, start, len).copy_(mm(weight.narrow(0, start, len).to(ScalarType.Float32), xt)));
         }
         var y = yt.t();
         if (bias is not null) y = y + bias.to(ScalarType.Float32);

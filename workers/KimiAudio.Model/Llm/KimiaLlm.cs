@@ -144,15 +144,18 @@ public sealed class KimiaLlm : nn.Module
     /// <paramref name="lastIndex"/> [B] is given, for position <c>lastIndex[b]</c> of each row (right-padded batches).
     /// With <paramref name="audioBranch"/> false the MIMO layers and the audio head are not run (their cache layers are
     /// not written) and the audio logits are empty: for rows whose audio stream is never used (text output).
+    /// <paramref name="realTokens"/> (flat indices into B·Lq of the non-pad positions of a right-padded batch) runs the
+    /// token-wise work on those positions only (<see cref="PackedTokens"/>); the logits are the same.
     /// </summary>
     public LlmLogits Forward(Tensor inputsEmbeds, Tensor positions, Tensor? mask, IKvCache? cache, bool allPositions = false,
-        Tensor? lastIndex = null, bool audioBranch = true)
+        Tensor? lastIndex = null, bool audioBranch = true, Tensor? realTokens = null)
     {
         using var scope = NewDisposeScope();
         var (cos, sin) = Rotary.Tables(positions.to(Device), invFreq, DType);
         var profiler = Profiler;
-        var ctx = new AttentionContext { Cos = cos, Sin = sin, Mask = mask?.to(Device), Cache = cache, Profiler = profiler };
-        var h = inputsEmbeds;
+        var packed = realTokens is null ? null : new PackedTokens(realTokens.to(Device), inputsEmbeds.shape[0], inputsEmbeds.shape[1]);
+        var ctx = new AttentionContext { Cos = cos, Sin = sin, Mask = mask?.to(Device), Cache = cache, Profiler = profiler, Packed = packed };
+        var h = packed is null ? inputsEmbeds : packed.Pack(inputsEmbeds);
         Tensor? g = null;
         var layers = model.Layers;
         for (int i = 0; i < layers.Count; i++)
@@ -163,6 +166,11 @@ public sealed class KimiaLlm : nn.Module
         var mimo = model.MimoLayers;
         if (audioBranch) for (int j = 0; j < mimo.Count; j++) g = mimo[j].Forward(g!, ctx, layers.Count + j);
         cache?.Advance(inputsEmbeds.shape[1]);
+        if (packed is not null)
+        {
+            h = packed.Unpack(h);
+            g = g is null ? null : packed.Unpack(g);
+        }
 
         if (lastIndex is not null)
         {

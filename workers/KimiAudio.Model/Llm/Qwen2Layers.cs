@@ -63,6 +63,28 @@ public sealed class AttentionContext
     public IKvCache? Cache { get; init; }
     /// <summary>Times each layer's attention and MLP when set.</summary>
     public ILlmProfiler? Profiler { get; init; }
+    /// <summary>Set when the layers run on the real tokens of a right-padded batch only (see <see cref="PackedTokens"/>).</summary>
+    public PackedTokens? Packed { get; init; }
+}
+
+/// <summary>
+/// The real (non-pad) tokens of a right-padded [B, Lq] batch, as flat indices into B·Lq in row-major order. Token-wise
+/// work (norms, projections, MLPs, residuals) then runs on a packed [1, N, H] tensor, so a prefill that batches a
+/// 1 s prompt with a 30 s one does not pay the 30 s cost twice; only the attention itself, which needs each row's own
+/// keys, is laid out [B, heads, Lq, head_dim] (pads are zero queries, masked as before, and never written to the cache).
+/// </summary>
+public sealed record PackedTokens(Tensor Index, long Batch, long Width)
+{
+    /// <summary>[1, N, F] → [B, Lq, F] with zeros at the pads.</summary>
+    public Tensor Unpack(Tensor packed)
+    {
+        long f = packed.shape[^1];
+        var full = zeros([Batch * Width, f], dtype: packed.dtype, device: packed.device);
+        return full.index_copy_(0, Index, packed.reshape(-1, f)).view(Batch, Width, f);
+    }
+
+    /// <summary>[B, Lq, F] → [1, N, F].</summary>
+    public Tensor Pack(Tensor padded) => padded.reshape(Batch * Width, -1).index_select(0, Index).unsqueeze(0);
 }
 
 /// <summary>Qwen2 attention: q/k/v with bias, o without; NeoX (half-split) RoPE; grouped-query attention.</summary>
@@ -91,10 +113,12 @@ public sealed class Qwen2Attention : nn.Module
     public Tensor Forward(Tensor x, AttentionContext ctx, int layerIndex)
     {
         using var scope = NewDisposeScope();
-        long b = x.shape[0], lq = x.shape[1];
-        var q = DecodeLinear.Forward(q_proj, x).view(b, lq, heads, headDim).transpose(1, 2);
-        var k = DecodeLinear.Forward(k_proj, x).view(b, lq, kvHeads, headDim).transpose(1, 2);
-        var v = DecodeLinear.Forward(v_proj, x).view(b, lq, kvHeads, headDim).transpose(1, 2);
+        var packed = ctx.Packed;
+        long b = packed?.Batch ?? x.shape[0], lq = packed?.Width ?? x.shape[1];
+        Tensor Project(Linear proj) => packed is null ? DecodeLinear.Forward(proj, x) : packed.Unpack(DecodeLinear.Forward(proj, x));
+        var q = Project(q_proj).view(b, lq, heads, headDim).transpose(1, 2);
+        var k = Project(k_proj).view(b, lq, kvHeads, headDim).transpose(1, 2);
+        var v = Project(v_proj).view(b, lq, kvHeads, headDim).transpose(1, 2);
         q = Rotary.Apply(q, ctx.Cos, ctx.Sin);
         k = Rotary.Apply(k, ctx.Cos, ctx.Sin);
         if (ctx.Cache is not null) (k, v) = ctx.Cache.Append(layerIndex, k, v);
@@ -120,6 +144,7 @@ public sealed class Qwen2Attention : nn.Module
                 : functional.scaled_dot_product_attention(q, k, v, ctx.Mask);
         }
         var merged = output.transpose(1, 2).reshape(b, lq, heads * headDim);
+        if (packed is not null) merged = packed.Pack(merged);
         return DecodeLinear.Forward(o_proj, merged).MoveToOuterDisposeScope();
     }
 }
