@@ -4,8 +4,9 @@ using static TorchSharp.torch;
 namespace KimiAudio.Model.Llm;
 
 /// <summary>
-/// <c>y = x·Wᵀ + b</c> for the few-row inputs of decode steps on CPU, shaped so that the weight is streamed once at the
-/// rate the machine can read it.
+/// <c>y = x·Wᵀ + b</c> on CPU for the few-row inputs of decode steps, shaped so that the weight is streamed once at the
+/// rate the machine can read it, and for bfloat16 inputs of any length (prefills too), which libtorch's CPU kernel
+/// runs far below float32.
 /// </summary>
 /// <remarks>
 /// A decode step multiplies B ≤ 64 rows by every weight matrix. Measured defects of libtorch's CPU kernels at these
@@ -20,14 +21,15 @@ namespace KimiAudio.Model.Llm;
 /// makes W the row-major left operand (118–143 ms), and the same in 2048-row blocks (8 MiB of weight per call) 64–83 ms.
 /// MKL threads each block itself; a share per thread as above gained nothing alone and lost inside the model
 /// (each share's MKL call starts its own OpenMP team: four busy threads on two cores).</item>
-/// <item>bfloat16, 2–64 rows: libtorch's bf16 GEMM reaches 1 GB/s (305–336 ms at B = 16). 1024-row blocks of W are
-/// upcast to float32 (exact) and multiplied in float32: 92 ms. The products are summed in float32 either way (the bf16
-/// kernel accumulates in float32 too) and the result is rounded to bfloat16 once, so only the order of the float32
-/// sums differs.</item>
+/// <item>bfloat16, 2 rows or more: on this AVX2 CPU (no native bf16) libtorch's bf16 GEMM reaches 1 GB/s (305–336 ms
+/// at B = 16; a 400-token prefill of the mid-size bench model 65–79 tokens/s). Blocks of W (1024 rows in decode steps,
+/// 4096 in prefills) are upcast to float32 (exact) and multiplied in float32: 92 ms at B = 16, prefill 300–400
+/// tokens/s. The products are summed in float32 either way (the bf16 kernel accumulates in float32 too) and the result
+/// is rounded to bfloat16 once, after the bias, so only the order of the float32 sums differs.</item>
 /// </list>
 /// bfloat16 with one row stays libtorch's matrix-vector kernel, which already uses every thread (16–18 GB/s; a share
-/// per thread made it slower). Weights under <see cref="MinSplitElements"/>, long prefills, every non-CPU device, and
-/// calls with autograd recording take the plain kernels.
+/// per thread made it slower). float32 weights under <see cref="MinSplitElements"/>, float32 prefills (MKL's GEMM is
+/// efficient there), every non-CPU device, and calls with autograd recording take the plain kernels.
 /// </remarks>
 internal static class DecodeLinear
 {
