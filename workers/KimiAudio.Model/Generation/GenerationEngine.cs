@@ -100,8 +100,9 @@ public sealed class GenerationRow
 /// <summary>
 /// The generation loop of <c>KimiAudio._generate_loop</c> as a step machine over a <see cref="SlotKvCache"/>, shared by
 /// static batches (<see cref="KimiGenerator.Generate"/>) and continuous batching (<c>KimiAudioScheduler</c>).
-/// Each <see cref="Step"/> runs one one-token decode forward for every decoding row and one prefill forward that
-/// advances every prefilling row by up to <c>prefillChunk</c> prompt tokens; a row whose prompt completes samples its
+/// Each <see cref="Step"/> advances every decoding row by one token and every prefilling row by up to
+/// <c>prefillChunk</c> prompt tokens, in one forward when it has both (<see cref="MixedSteps"/>: the weights are read
+/// once for both groups, each attends over its own slots); a row whose prompt completes samples its
 /// step 0 and decodes from the next step on; a row that stops leaves at once and frees its slot. Rows may be admitted
 /// between any two steps.
 /// </summary>
@@ -191,6 +192,12 @@ public sealed class GenerationEngine : IDisposable
         row.DisposeRng();
     }
 
+    /// <summary>
+    /// Whether a step with both decoding and prefilling rows runs them in one forward (<see cref="MixedForward"/>,
+    /// the default) or in two, decode first.
+    /// </summary>
+    public bool MixedSteps { get; set; } = true;
+
     /// <summary>Where set, each step adds its decode and prefill forwards' wall time to it.</summary>
     public StageTimes? Times { get; set; }
 
@@ -203,16 +210,25 @@ public sealed class GenerationEngine : IDisposable
         using (inference_mode())
         {
             long start = Stopwatch.GetTimestamp();
-            if (decoding.Count > 0)
+            if (decoding.Count > 0 && prefilling.Count > 0 && MixedSteps)
             {
-                DecodeForward(finished);
-                Times?.Add(ServingStage.Decode, start);
-            }
-            start = Stopwatch.GetTimestamp();
-            if (prefilling.Count > 0)
-            {
-                PrefillForward(finished, promoted);
+                // a step that carries prompt tokens counts as prefill time
+                MixedForward(finished, promoted);
                 Times?.Add(ServingStage.Prefill, start);
+            }
+            else
+            {
+                if (decoding.Count > 0)
+                {
+                    DecodeForward(finished);
+                    Times?.Add(ServingStage.Decode, start);
+                }
+                start = Stopwatch.GetTimestamp();
+                if (prefilling.Count > 0)
+                {
+                    PrefillForward(finished, promoted);
+                    Times?.Add(ServingStage.Prefill, start);
+                }
             }
         }
         if (finished.Count > 0 || promoted.Count > 0)
@@ -229,13 +245,17 @@ public sealed class GenerationEngine : IDisposable
         return finished;
     }
 
-    private void DecodeForward(List<GenerationRow> finished)
+    /// <summary>The inputs of the decoding rows' one-token forward (slots [0, d)).</summary>
+    private sealed record DecodeInputs(Tensor Embeds, Tensor Positions, Tensor? Mask, IKvCache Cache);
+
+    private long DecodeAttend() => decoding.Max(r => r.Length) + 1;
+
+    /// <summary>Builds the decoding rows' inputs; the pool must hold <see cref="DecodeAttend"/> positions.</summary>
+    private DecodeInputs PrepareDecode()
     {
         int n = decoding.Count;
         var lengths = decoding.Select(r => r.Length).ToArray();
         long attend = lengths.Max() + 1;
-        pool.Reserve(ActiveRows, attend);
-        using var scope = NewDisposeScope();
         var device = llm.Device;
         var a = tensor(decoding.Select(r => r.LastAudio).ToArray(), [n, 1], device: device);
         var t = tensor(decoding.Select(r => r.LastText).ToArray(), [n, 1], device: device);
@@ -246,24 +266,63 @@ public sealed class GenerationEngine : IDisposable
             ? null
             : arange(attend, dtype: ScalarType.Int64, device: device).unsqueeze(0).le(columns).reshape(n, 1, 1, attend);
         var cache = pool.Rows(0, n, slots, columns, attend);
-        var logits = llm.Forward(llm.Embed(a, t, null), columns, mask, cache, audioBranch: decoding.Any(r => r.NeedsAudio));
+        return new DecodeInputs(llm.Embed(a, t, null), columns, mask, cache);
+    }
+
+    private void FinishDecode(LlmLogits logits, int batch, List<GenerationRow> finished)
+    {
         foreach (var r in decoding)
         {
             r.Length++;
-            r.MaxBatch = Math.Max(r.MaxBatch, n);
+            r.MaxBatch = Math.Max(r.MaxBatch, batch);
         }
         SampleAndAdvance(decoding, logits, finished);
     }
 
-    private void PrefillForward(List<GenerationRow> finished, List<GenerationRow> promoted)
+    private void DecodeForward(List<GenerationRow> finished)
+    {
+        pool.Reserve(ActiveRows, DecodeAttend());
+        using var scope = NewDisposeScope();
+        var d = PrepareDecode();
+        var logits = llm.Forward(d.Embeds, d.Positions, d.Mask, d.Cache, audioBranch: decoding.Any(r => r.NeedsAudio));
+        FinishDecode(logits, decoding.Count, finished);
+    }
+
+    /// <summary>
+    /// Decoding and prefilling rows in one forward: the token-wise work (norms, projections, MLPs, both heads) runs once
+    /// over the decode tokens and the prefill chunk's real tokens together, so the weights are read once per step, not
+    /// twice; each group attends over its own slots (<see cref="KimiaLlm.ForwardMixed"/>).
+    /// </summary>
+    private void MixedForward(List<GenerationRow> finished, List<GenerationRow> promoted)
+    {
+        pool.Reserve(ActiveRows, Math.Max(DecodeAttend(), PrefillAttend()));
+        using var scope = NewDisposeScope();
+        var d = PrepareDecode();
+        var p = PreparePrefill();
+        var (decodeLogits, prefillLogits) = llm.ForwardMixed(
+            new KimiaLlm.MixedGroup(d.Embeds, d.Positions, d.Mask, d.Cache),
+            new KimiaLlm.MixedGroup(p.Embeds, p.Positions, p.Mask, p.Cache, p.Last, p.RealTokens),
+            audioBranch: decoding.Any(r => r.NeedsAudio) || prefilling.Any(r => r.NeedsAudio));
+        int batch = decoding.Count + prefilling.Count;
+        FinishDecode(decodeLogits, batch, finished);
+        FinishPrefill(p, prefillLogits, batch, finished, promoted);
+    }
+
+    /// <summary>The inputs of the prefilling rows' chunk forward (slots [d, d + p)).</summary>
+    private sealed record PrefillInputs(Tensor Embeds, Tensor Positions, Tensor? Mask, IKvCache Cache, Tensor Last, Tensor? RealTokens, int[] Counts);
+
+    private int ChunkOf(GenerationRow r) => Math.Min(prefillChunk, r.PromptLength - r.Prefilled);
+
+    private long PrefillAttend() => prefilling.Max(r => (long)r.Prefilled + ChunkOf(r));
+
+    /// <summary>Builds the prefilling rows' inputs; the pool must hold <see cref="PrefillAttend"/> positions.</summary>
+    private PrefillInputs PreparePrefill()
     {
         int n = prefilling.Count, first = decoding.Count;
         var offsets = prefilling.Select(r => r.Prefilled).ToArray();
-        var counts = prefilling.Select(r => Math.Min(prefillChunk, r.PromptLength - r.Prefilled)).ToArray();
+        var counts = prefilling.Select(ChunkOf).ToArray();
         int width = counts.Max();
         long attend = Enumerable.Range(0, n).Max(i => (long)offsets[i] + counts[i]);
-        pool.Reserve(ActiveRows, attend);
-        using var scope = NewDisposeScope();
         var device = llm.Device;
         var audio = new long[n * width];
         var text = new long[n * width];
@@ -316,17 +375,31 @@ public sealed class GenerationEngine : IDisposable
         var hasText = tensor(prefilling.Select(r => r.Request.Prompt.TextIds.Any(x => x != 0)).ToArray(), device: device);
         var embeds = llm.Embed(tensor(audio, [n, width], device: device), tensor(text, [n, width], device: device), continuous, hasText);
         var last = tensor(counts.Select(c => (long)c - 1).ToArray(), device: device);
-        // pads (rows shorter than the widest) take no token-wise work: the layers run on the real tokens only
-        var logits = llm.Forward(embeds, tensor(pos, [n, width], device: device), mask, cache, lastIndex: last,
-            audioBranch: prefilling.Any(r => r.NeedsAudio), realTokens: realTokens);
+        return new PrefillInputs(embeds, tensor(pos, [n, width], device: device), mask, cache, last, realTokens, counts);
+    }
 
+    private void PrefillForward(List<GenerationRow> finished, List<GenerationRow> promoted)
+    {
+        pool.Reserve(ActiveRows, PrefillAttend());
+        using var scope = NewDisposeScope();
+        var p = PreparePrefill();
+        // pads (rows shorter than the widest) take no token-wise work: the layers run on the real tokens only
+        var logits = llm.Forward(p.Embeds, p.Positions, p.Mask, p.Cache, lastIndex: p.Last,
+            audioBranch: prefilling.Any(r => r.NeedsAudio), realTokens: p.RealTokens);
+        FinishPrefill(p, logits, prefilling.Count, finished, promoted);
+    }
+
+    private void FinishPrefill(PrefillInputs p, LlmLogits logits, int batch, List<GenerationRow> finished, List<GenerationRow> promoted)
+    {
+        int n = prefilling.Count;
+        var device = llm.Device;
         var done = new List<int>();
         for (int r = 0; r < n; r++)
         {
             var row = prefilling[r];
-            row.Prefilled += counts[r];
+            row.Prefilled += p.Counts[r];
             row.Length = row.Prefilled;
-            row.MaxBatch = Math.Max(row.MaxBatch, n);
+            row.MaxBatch = Math.Max(row.MaxBatch, batch);
             if (!row.Prefilling) done.Add(r);
         }
         if (done.Count == 0) return;

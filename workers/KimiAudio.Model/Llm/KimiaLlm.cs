@@ -190,6 +190,60 @@ public sealed class KimiaLlm : nn.Module
         return new LlmLogits(text.MoveToOuterDisposeScope(), audio.MoveToOuterDisposeScope());
     }
 
+    /// <summary>One group of a <see cref="ForwardMixed"/> call: its embeddings [B, Lq, H], positions, mask and cache view.</summary>
+    public sealed record MixedGroup(Tensor Embeds, Tensor Positions, Tensor? Mask, IKvCache Cache, Tensor? LastIndex = null, Tensor? RealTokens = null);
+
+    /// <summary>
+    /// A decode group (one query per row) and a prefill group (right-padded chunks, logits at <c>LastIndex</c>) in one
+    /// forward: norms, projections, MLPs and both heads run once over the decode tokens followed by the prefill group's
+    /// real tokens, and each group attends over its own cache view with its own mask, as two <see cref="Forward"/>
+    /// calls would. Returns each group's logits.
+    /// </summary>
+    public (LlmLogits Decode, LlmLogits Prefill) ForwardMixed(MixedGroup decode, MixedGroup prefill, bool audioBranch = true)
+    {
+        using var scope = NewDisposeScope();
+        long d = decode.Embeds.shape[0], p = prefill.Embeds.shape[0], width = prefill.Embeds.shape[1];
+        var real = prefill.RealTokens?.to(Device) ?? arange(p * width, dtype: ScalarType.Int64, device: Device);
+        var packed = new PackedTokens(real, p, width);
+        var (dCos, dSin) = Rotary.Tables(decode.Positions.to(Device), invFreq, DType);
+        var (pCos, pSin) = Rotary.Tables(prefill.Positions.to(Device), invFreq, DType);
+        var profiler = Profiler;
+        var decodeCtx = new AttentionContext { Cos = dCos, Sin = dSin, Mask = decode.Mask?.to(Device), Cache = decode.Cache };
+        var ctx = new AttentionContext
+        {
+            Cos = pCos, Sin = pSin, Mask = prefill.Mask?.to(Device), Cache = prefill.Cache, Profiler = profiler, Packed = packed,
+            Decode = decodeCtx, DecodeRows = d,
+        };
+        var h = cat([decode.Embeds.reshape(1, d, -1), packed.Pack(prefill.Embeds)], 1);
+        Tensor? g = null;
+        var layers = model.Layers;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            h = layers[i].Forward(h, ctx, i);
+            if (audioBranch && i == Config.MimoFromLayerIndex) g = h;
+        }
+        var mimo = model.MimoLayers;
+        if (audioBranch) for (int j = 0; j < mimo.Count; j++) g = mimo[j].Forward(g!, ctx, layers.Count + j);
+
+        // the rows whose logits are wanted: every decode token, then each prefill row's last real token
+        Tensor Rows(Tensor x)
+        {
+            var dec = x.narrow(1, 0, d).squeeze(0);
+            var pre = packed.Unpack(x.narrow(1, d, x.shape[1] - d));
+            var idx = (prefill.LastIndex ?? full(p, width - 1, dtype: ScalarType.Int64)).to(Device).reshape(-1, 1, 1).expand(-1, 1, x.shape[2]);
+            return cat([dec, pre.gather(1, idx).squeeze(1)], 0);
+        }
+        h = Rows(h);
+        g = g is null ? null : Rows(g);
+        Tensor text, audio;
+        using (profiler.Span(LlmStage.TextHead)) text = DecodeLinear.Forward(lm_head, model.Norm.forward(h));
+        if (g is null) audio = empty([h.shape[0], 0], dtype: text.dtype, device: Device);
+        else using (profiler.Span(LlmStage.AudioHead)) audio = DecodeLinear.Forward(mimo_output, model.MimoNorm.forward(g));
+        var decodeLogits = new LlmLogits(text.narrow(0, 0, d).MoveToOuterDisposeScope(), audio.narrow(0, 0, d).MoveToOuterDisposeScope());
+        var prefillLogits = new LlmLogits(text.narrow(0, d, p).MoveToOuterDisposeScope(), audio.narrow(0, d, p).MoveToOuterDisposeScope());
+        return (decodeLogits, prefillLogits);
+    }
+
     public KvCache NewCache(long batch, long capacity, long? maxCapacity = null) =>
         new(CacheLayers, batch, Config.NumKeyValueHeads, Config.HeadDim, capacity, DType, Device, maxCapacity);
 

@@ -65,6 +65,12 @@ public sealed class AttentionContext
     public ILlmProfiler? Profiler { get; init; }
     /// <summary>Set when the layers run on the real tokens of a right-padded batch only (see <see cref="PackedTokens"/>).</summary>
     public PackedTokens? Packed { get; init; }
+    /// <summary>
+    /// Set in a mixed forward (<see cref="KimiaLlm.ForwardMixed"/>): the first <see cref="DecodeRows"/> packed tokens are
+    /// one-query decode rows attending with this context; the rest are the <see cref="Packed"/> prefill tokens.
+    /// </summary>
+    public AttentionContext? Decode { get; init; }
+    public long DecodeRows { get; init; }
 }
 
 /// <summary>
@@ -114,11 +120,32 @@ public sealed class Qwen2Attention : nn.Module
     {
         using var scope = NewDisposeScope();
         var packed = ctx.Packed;
-        long b = packed?.Batch ?? x.shape[0], lq = packed?.Width ?? x.shape[1];
+        if (ctx.Decode is { } decode)
+        {
+            // mixed forward: project every token once, attend per group, project the merged outputs once
+            long d = ctx.DecodeRows, rest = x.shape[1] - d;
+            var qa = DecodeLinear.Forward(q_proj, x);
+            var ka = DecodeLinear.Forward(k_proj, x);
+            var va = DecodeLinear.Forward(v_proj, x);
+            var decoded = Attend(qa.narrow(1, 0, d).reshape(d, 1, -1), ka.narrow(1, 0, d).reshape(d, 1, -1),
+                va.narrow(1, 0, d).reshape(d, 1, -1), decode, layerIndex).reshape(1, d, -1);
+            var prefilled = packed!.Pack(Attend(packed.Unpack(qa.narrow(1, d, rest)), packed.Unpack(ka.narrow(1, d, rest)),
+                packed.Unpack(va.narrow(1, d, rest)), ctx, layerIndex));
+            return DecodeLinear.Forward(o_proj, cat([decoded, prefilled], 1)).MoveToOuterDisposeScope();
+        }
         Tensor Project(Linear proj) => packed is null ? DecodeLinear.Forward(proj, x) : packed.Unpack(DecodeLinear.Forward(proj, x));
-        var q = Project(q_proj).view(b, lq, heads, headDim).transpose(1, 2);
-        var k = Project(k_proj).view(b, lq, kvHeads, headDim).transpose(1, 2);
-        var v = Project(v_proj).view(b, lq, kvHeads, headDim).transpose(1, 2);
+        var merged = Attend(Project(q_proj), Project(k_proj), Project(v_proj), ctx, layerIndex);
+        if (packed is not null) merged = packed.Pack(merged);
+        return DecodeLinear.Forward(o_proj, merged).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>RoPE, cache append and scaled dot product for projected [B, Lq, ·] queries, keys and values; returns [B, Lq, heads·head_dim].</summary>
+    private Tensor Attend(Tensor qp, Tensor kp, Tensor vp, AttentionContext ctx, int layerIndex)
+    {
+        long b = qp.shape[0], lq = qp.shape[1];
+        var q = qp.view(b, lq, heads, headDim).transpose(1, 2);
+        var k = kp.view(b, lq, kvHeads, headDim).transpose(1, 2);
+        var v = vp.view(b, lq, kvHeads, headDim).transpose(1, 2);
         q = Rotary.Apply(q, ctx.Cos, ctx.Sin);
         k = Rotary.Apply(k, ctx.Cos, ctx.Sin);
         if (ctx.Cache is not null) (k, v) = ctx.Cache.Append(layerIndex, k, v);
@@ -143,9 +170,7 @@ public sealed class Qwen2Attention : nn.Module
                 ? functional.scaled_dot_product_attention(q, k, v, is_casual: true)
                 : functional.scaled_dot_product_attention(q, k, v, ctx.Mask);
         }
-        var merged = output.transpose(1, 2).reshape(b, lq, heads * headDim);
-        if (packed is not null) merged = packed.Pack(merged);
-        return DecodeLinear.Forward(o_proj, merged).MoveToOuterDisposeScope();
+        return output.transpose(1, 2).reshape(b, lq, heads * headDim);
     }
 }
 
