@@ -14,9 +14,12 @@ public sealed record KimiAudioSchedulerOptions
 
     /// <summary>
     /// Most prompt tokens of one newcomer prefilled per step: a long prompt is prefilled in chunks so the rows already
-    /// decoding keep stepping (each step runs one decode forward and one prefill chunk).
+    /// decoding keep stepping (each step advances the decoding rows by one token and a prefill chunk).
     /// </summary>
     public int PrefillChunkTokens { get; init; } = 512;
+
+    /// <summary>Decoding rows and prefill chunks of one step in one forward (<see cref="Generation.GenerationEngine.MixedSteps"/>), or in two.</summary>
+    public bool MixedSteps { get; init; } = true;
 
     /// <summary>
     /// Bytes the KV cache may take over all <see cref="MaxBatchSize"/> slots (keys and values of every layer). Each slot
@@ -137,6 +140,7 @@ public sealed class KimiAudioScheduler : IDisposable
             using var engine = new GenerationEngine(model.Llm, special, options.MaxBatchSize, slotCapacity, options.PrefillChunkTokens)
             {
                 Times = model.StageTimes,
+                MixedSteps = options.MixedSteps,
             };
             engine.OnLogits = (rows, logits) =>
             {
