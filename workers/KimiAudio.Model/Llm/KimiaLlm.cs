@@ -155,16 +155,7 @@ public sealed class KimiaLlm : nn.Module
         var profiler = Profiler;
         var packed = realTokens is null ? null : new PackedTokens(realTokens.to(Device), inputsEmbeds.shape[0], inputsEmbeds.shape[1]);
         var ctx = new AttentionContext { Cos = cos, Sin = sin, Mask = mask?.to(Device), Cache = cache, Profiler = profiler, Packed = packed };
-        var h = packed is null ? inputsEmbeds : packed.Pack(inputsEmbeds);
-        Tensor? g = null;
-        var layers = model.Layers;
-        for (int i = 0; i < layers.Count; i++)
-        {
-            h = layers[i].Forward(h, ctx, i);
-            if (audioBranch && i == Config.MimoFromLayerIndex) g = h;
-        }
-        var mimo = model.MimoLayers;
-        if (audioBranch) for (int j = 0; j < mimo.Count; j++) g = mimo[j].Forward(g!, ctx, layers.Count + j);
+        var (h, g) = Layers(packed is null ? inputsEmbeds : packed.Pack(inputsEmbeds), ctx, audioBranch);
         cache?.Advance(inputsEmbeds.shape[1]);
         if (packed is not null)
         {
@@ -188,6 +179,21 @@ public sealed class KimiaLlm : nn.Module
         if (g is null) audio = empty([.. h.shape[..^1], 0], dtype: text.dtype, device: Device);
         else using (profiler.Span(LlmStage.AudioHead)) audio = DecodeLinear.Forward(mimo_output, model.MimoNorm.forward(g));
         return new LlmLogits(text.MoveToOuterDisposeScope(), audio.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>The trunk layers, then (with <paramref name="audioBranch"/>) the MIMO layers from the branch point: (trunk output, MIMO output or null).</summary>
+    private (Tensor Trunk, Tensor? Mimo) Layers(Tensor h, AttentionContext ctx, bool audioBranch)
+    {
+        Tensor? g = null;
+        var layers = model.Layers;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            h = layers[i].Forward(h, ctx, i);
+            if (audioBranch && i == Config.MimoFromLayerIndex) g = h;
+        }
+        var mimo = model.MimoLayers;
+        if (audioBranch) for (int j = 0; j < mimo.Count; j++) g = mimo[j].Forward(g!, ctx, layers.Count + j);
+        return (h, g);
     }
 
     /// <summary>One group of a <see cref="ForwardMixed"/> call: its embeddings [B, Lq, H], positions, mask and cache view.</summary>
@@ -214,16 +220,7 @@ public sealed class KimiaLlm : nn.Module
             Cos = pCos, Sin = pSin, Mask = prefill.Mask?.to(Device), Cache = prefill.Cache, Profiler = profiler, Packed = packed,
             Decode = decodeCtx, DecodeRows = d,
         };
-        var h = cat([decode.Embeds.reshape(1, d, -1), packed.Pack(prefill.Embeds)], 1);
-        Tensor? g = null;
-        var layers = model.Layers;
-        for (int i = 0; i < layers.Count; i++)
-        {
-            h = layers[i].Forward(h, ctx, i);
-            if (audioBranch && i == Config.MimoFromLayerIndex) g = h;
-        }
-        var mimo = model.MimoLayers;
-        if (audioBranch) for (int j = 0; j < mimo.Count; j++) g = mimo[j].Forward(g!, ctx, layers.Count + j);
+        var (h, g) = Layers(cat([decode.Embeds.reshape(1, d, -1), packed.Pack(prefill.Embeds)], 1), ctx, audioBranch);
 
         // the rows whose logits are wanted: every decode token, then each prefill row's last real token
         Tensor Rows(Tensor x)
