@@ -255,7 +255,7 @@ public sealed class GenerationEngine : IDisposable
     {
         int n = decoding.Count;
         var lengths = decoding.Select(r => r.Length).ToArray();
-        long attend = lengths.Max() + 1;
+        long attend = DecodeAttend();
         var device = llm.Device;
         var a = tensor(decoding.Select(r => r.LastAudio).ToArray(), [n, 1], device: device);
         var t = tensor(decoding.Select(r => r.LastText).ToArray(), [n, 1], device: device);
@@ -322,7 +322,7 @@ public sealed class GenerationEngine : IDisposable
         var offsets = prefilling.Select(r => r.Prefilled).ToArray();
         var counts = prefilling.Select(ChunkOf).ToArray();
         int width = counts.Max();
-        long attend = Enumerable.Range(0, n).Max(i => (long)offsets[i] + counts[i]);
+        long attend = PrefillAttend();
         var device = llm.Device;
         var audio = new long[n * width];
         var text = new long[n * width];

@@ -41,7 +41,7 @@ internal static class DecodeLinear
     public const long Bf16Block = 1024;
     /// <summary>Rows of W upcast per bfloat16 call of a prefill (more than <see cref="MaxRows"/> rows): 4096 × hidden 3584 × 4 bytes = 56 MiB of scratch on the real model.</summary>
     public const long Bf16PrefillBlock = 4096;
-    /// <summary>Smallest weight (elements) worth one thread per share: below it the hand-off costs more than it saves.</summary>
+    /// <summary>Smallest float32 weight (elements) split into shares or blocks: below it a one-row product stays plain and more rows take one call.</summary>
     public const long MinSplitElements = 1L << 20;
 
     public static Tensor Forward(Linear layer, Tensor x) => Forward(x, layer.weight!, layer.bias);
@@ -55,14 +55,9 @@ internal static class DecodeLinear
         bool fp32 = x.dtype == ScalarType.Float32 && rows <= MaxRows;
         bool bf16 = x.dtype == ScalarType.BFloat16 && rows >= 2;
         if (!fp32 && !bf16) return nn.functional.linear(x, weight, bias);
-        if (fp32 && weight.NumberOfElements < MinSplitElements)
-        {
-            if (rows == 1) return nn.functional.linear(x, weight, bias);
-            using var small = NewDisposeScope();
-            var ys = mm(weight, x.reshape(rows, k).t()).t();
-            if (bias is not null) ys = ys + bias;
-            return ys.contiguous().reshape([.. x.shape[..^1], weight.shape[0]]).MoveToOuterDisposeScope();
-        }
+        // a small weight's one-row product: splitting it costs more than it saves
+        bool small = weight.NumberOfElements < MinSplitElements;
+        if (fp32 && rows == 1 && small) return nn.functional.linear(x, weight, bias);
 
         using var scope = NewDisposeScope();
         long n = weight.shape[0];
@@ -72,7 +67,7 @@ internal static class DecodeLinear
         if (fp32)
         {
             var xt = x2.t();
-            InShares(n, rows == 1 ? Math.Max(1, get_num_threads()) : 1, Fp32Block, (start, len) => yt.narrow(0, start, len).copy_(mm(weight.narrow(0, start, len), xt)));
+            InShares(n, rows == 1 ? Math.Max(1, get_num_threads()) : 1, small ? n : Fp32Block, (start, len) => yt.narrow(0, start, len).copy_(mm(weight.narrow(0, start, len), xt)));
         }
         else
         {
