@@ -12,11 +12,12 @@ using KimiAudio.Model.TinyCheckpoints;
 // usage: dotnet run -c Release --project bench/KimiAudio.Bench.Model [-- --quick] [--configs tiny,mid,mid-real-vocab]
 //        [--dtypes float32,bfloat16] [--device cpu] [--steps 16] [--prompt 128] [--threads N]
 
+var threadSetting = KimiAudio.Model.NativeThreads.Prepare(); // before the first torch call
 var opts = Options.Parse(args);
 var device = new Device(opts.Device);
 if (opts.Threads > 0) set_num_threads(opts.Threads);
 Console.WriteLine($"device {opts.Device}, torch threads {get_num_threads()}, prompt {opts.Prompt} tokens, {opts.Steps} timed decode steps per batch size{(opts.Quick ? " (quick)" : "")}");
-Console.WriteLine($"load at start: {Machine.LoadAverage()}");
+Console.WriteLine($"load at start: {Machine.LoadAverage()}; native threads: {threadSetting}");
 var bandwidth = Machine.MeasureBandwidth(device);
 Console.WriteLine($"memory bandwidth ({get_num_threads()} threads, {bandwidth.Megabytes} MB buffers): copy {bandwidth.CopyGBps:F1} GB/s (bytes read + written), read {bandwidth.ReadGBps:F1} GB/s");
 

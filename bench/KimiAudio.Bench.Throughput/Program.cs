@@ -11,9 +11,10 @@ using KimiAudio.Model.TinyCheckpoints;
 // micro-batches, continuous slots), then through the pipeline (RabbitMQ + PostgreSQL + S3) with the same engine.
 // usage: dotnet run -c Release --project bench/KimiAudio.Bench.Throughput [-- --files 40 --slots 16
 //        --dtypes float32,bfloat16 --modes sequential,static,continuous --no-pipeline --threads N --device cpu]
+var threadSetting = NativeThreads.Prepare(); // before the first torch call
 var opts = Options.Parse(args);
 if (opts.Threads > 0) set_num_threads(opts.Threads);
-Console.WriteLine($"uptime at start: {Uptime()}");
+Console.WriteLine($"uptime at start: {Uptime()}; native threads: {threadSetting}");
 Console.WriteLine($"device {opts.Device}, torch threads {get_num_threads()}, {opts.Files} files, {opts.Slots} slots");
 
 var corpus = await Corpus.BuildAsync(opts.Files);

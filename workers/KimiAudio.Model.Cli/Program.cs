@@ -25,6 +25,7 @@ const string Usage = """
           Writes a tiny random checkpoint with the real folder layout (for tests and the demo).
     """;
 
+NativeThreads.Prepare(); // before the first torch call (OpenMP reads its spin setting when it loads)
 var inv = CultureInfo.InvariantCulture;
 try
 {

@@ -64,6 +64,37 @@ public class DecodeLinearTests
         Assert.True(ulps <= 1.0, $"decode vs bf16 linear: {ulps} ulp");
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Bfloat16_one_row_sums_every_column_of_W_in_float32_and_rounds_once(bool inference)
+    {
+        // 5001 rows: two shares of 2501 and 2500 rows (four-row groups and a single-row tail); k = 320, a multiple of 16
+        const long n = 5001, k = 320;
+        var g = new Generator(17, CPU);
+        var w = randn([n, k], generator: g).to(ScalarType.BFloat16);
+        var b = randn([n], generator: g).to(ScalarType.BFloat16);
+        var x = randn([1, 1, k], generator: g).to(ScalarType.BFloat16);
+        Assert.Equal(Bf16Gemv.IsSupported, Bf16Gemv.Accepts(w, k));
+        using IDisposable mode = inference ? inference_mode() : no_grad();
+        var y = DecodeLinear.Forward(x, w, b);
+        Assert.Equal(new long[] { 1, 1, n }, y.shape);
+        Assert.Equal(ScalarType.BFloat16, y.dtype);
+        var want = nn.functional.linear(x.to(ScalarType.Float64), w.to(ScalarType.Float64), b.to(ScalarType.Float64));
+        var rel = (y.to(ScalarType.Float64) - want).abs() / (want.abs() + 1e-3);
+        double worst = rel.max().item<double>();
+        Assert.True(worst <= 1.0 / 256 + 1e-5, $"worst relative error {worst}");
+        var plain = nn.functional.linear(x, w, b).to(ScalarType.Float64);
+        double ulps = ((y.to(ScalarType.Float64) - plain).abs() / (plain.abs() * (1.0 / 128) + 1e-2)).max().item<double>();
+        Assert.True(ulps <= 1.0, $"decode vs bf16 linear: {ulps} ulp");
+        // without a bias, and on a narrowed (offset) weight: the kernel reads from the view's first element
+        var rowsOf = w.narrow(0, 7, 1000);
+        var y2 = DecodeLinear.Forward(x, rowsOf, null).to(ScalarType.Float64);
+        var want2 = nn.functional.linear(x.to(ScalarType.Float64), rowsOf.to(ScalarType.Float64));
+        double worst2 = ((y2 - want2).abs() / (want2.abs() + 1e-3)).max().item<double>();
+        Assert.True(worst2 <= 1.0 / 256 + 1e-5, $"narrowed weight: worst relative error {worst2}");
+    }
+
     [Fact]
     public void Small_weights_and_long_inputs_take_the_plain_kernel_with_the_same_values()
     {

@@ -26,9 +26,11 @@ namespace KimiAudio.Model.Llm;
 /// 4096 in prefills) are upcast to float32 (exact) and multiplied in float32: 92 ms at B = 16, prefill 300–400
 /// tokens/s. The products are summed in float32 either way (the bf16 kernel accumulates in float32 too) and the result
 /// is rounded to bfloat16 once, after the bias, so only the order of the float32 sums differs.</item>
+/// <item>bfloat16, one row: libtorch's matrix-vector kernel already uses every thread but reads 16–18 GB/s (a share per
+/// thread of it was slower); <see cref="Bf16Gemv"/>, a managed AVX2 kernel that prefetches the rows ahead, reads
+/// 24–25 GB/s in one share per thread (where no AVX2 + FMA, libtorch's kernel stays).</item>
 /// </list>
-/// bfloat16 with one row stays libtorch's matrix-vector kernel, which already uses every thread (16–18 GB/s; a share
-/// per thread made it slower). float32 weights under <see cref="MinSplitElements"/>, float32 prefills (MKL's GEMM is
+/// float32 weights under <see cref="MinSplitElements"/>, float32 prefills (MKL's GEMM is
 /// efficient there), every non-CPU device, and calls with autograd recording take the plain kernels.
 /// </remarks>
 internal static class DecodeLinear
@@ -52,11 +54,12 @@ internal static class DecodeLinear
         long rows = x.NumberOfElements / Math.Max(1, k);
         if (rows < 1 || x.device_type != TorchSharp.DeviceType.CPU || is_grad_enabled())
             return nn.functional.linear(x, weight, bias);
+        // a small weight's one-row product: splitting it costs more than it saves
+        bool small = weight.NumberOfElements < MinSplitElements;
+        if (x.dtype == ScalarType.BFloat16 && rows == 1 && Bf16Gemv.Accepts(weight, k)) return Bf16OneRow(x, weight, bias, small);
         bool fp32 = x.dtype == ScalarType.Float32 && rows <= MaxRows;
         bool bf16 = x.dtype == ScalarType.BFloat16 && rows >= 2;
         if (!fp32 && !bf16) return nn.functional.linear(x, weight, bias);
-        // a small weight's one-row product: splitting it costs more than it saves
-        bool small = weight.NumberOfElements < MinSplitElements;
         if (fp32 && rows == 1 && small) return nn.functional.linear(x, weight, bias);
 
         using var scope = NewDisposeScope();
@@ -79,6 +82,19 @@ internal static class DecodeLinear
         y = y.to(x.dtype);
         long[] shape = [.. x.shape[..^1], n];
         return y.contiguous().reshape(shape).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>A bfloat16 row through <see cref="Bf16Gemv"/>, W's rows split in one share per torch thread; rounded to bf16 once, after the bias.</summary>
+    private static Tensor Bf16OneRow(Tensor x, Tensor weight, Tensor? bias, bool small)
+    {
+        using var scope = NewDisposeScope();
+        long n = weight.shape[0];
+        var xs = Bf16Gemv.SplitEvenOdd(x.reshape(-1));
+        var y = empty([n], dtype: ScalarType.Float32, device: x.device);
+        InShares(n, small ? 1 : Math.Max(1, get_num_threads()), n, (start, len) => Bf16Gemv.Rows(weight, xs, y, start, len));
+        if (bias is not null) y = y + bias.to(ScalarType.Float32);
+        long[] shape = [.. x.shape[..^1], n];
+        return y.to(x.dtype).reshape(shape).MoveToOuterDisposeScope();
     }
 
     /// <summary>
