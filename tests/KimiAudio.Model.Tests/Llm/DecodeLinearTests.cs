@@ -44,6 +44,35 @@ public class DecodeLinearTests
 
     [Theory]
     [InlineData(2)]
+    [InlineData(6)]
+    [InlineData(16)]
+    public void Float32_few_rows_give_each_row_what_it_gets_in_any_batch(int rows)
+    {
+        // 5001 × 320: two shares, blocks of 64 rows with an odd last one, four-row groups and a remainder of X rows
+        const long n = 5001, k = 320;
+        var g = new Generator(23, CPU);
+        var w = randn([n, k], generator: g);
+        var b = randn([n], generator: g);
+        var x = randn([rows, 1, k], generator: g);
+        Assert.Equal(Avx2Fma, Fp32Gemm.Accepts(w, x.reshape(rows, k), k));
+        using var mode = inference_mode();
+        var y = DecodeLinear.Forward(x, w, b);
+        Assert.Equal(new long[] { rows, 1, n }, y.shape);
+        var want = nn.functional.linear(x.to(ScalarType.Float64), w.to(ScalarType.Float64), b.to(ScalarType.Float64));
+        double err = (y.to(ScalarType.Float64) - want).abs().max().item<double>();
+        Assert.True(err < 1e-4, $"max |decode - float64| = {err}");
+        if (!Avx2Fma) return;
+        // the first two rows alone, and the last row inside a batch of 16: the same bits as in this batch
+        var pair = DecodeLinear.Forward(x.narrow(0, 0, 2), w, b);
+        Assert.True(pair.eq(y.narrow(0, 0, 2)).all().item<bool>(), "rows 0-1 alone differ from the same rows in the batch");
+        var sixteen = cat([randn([16 - 1, 1, k], generator: g), x.narrow(0, rows - 1, 1)], 0);
+        Assert.True(DecodeLinear.Forward(sixteen, w, b)[15].eq(y[rows - 1]).all().item<bool>(), "the last row in a batch of 16 differs");
+    }
+
+    private static bool Avx2Fma => System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported;
+
+    [Theory]
+    [InlineData(2)]
     [InlineData(16)]
     public void Bfloat16_decode_rows_round_the_float32_sum_once(int rows)
     {

@@ -36,6 +36,7 @@ internal static unsafe class Bf16Gemv
     public static Tensor SplitEvenOdd(Tensor x1d) => x1d.to(ScalarType.Float32).reshape(-1, 2).t().contiguous();
 
     /// <summary>Writes <c>y[r] = Σ W[r, j]·x[j]</c> for rows [start, start + count) of W into y (float32 [n], contiguous).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Rows(Tensor weight, Tensor xEvenOdd, Tensor y, long start, long count)
     {
         long k = weight.shape[1];
@@ -53,6 +54,7 @@ internal static unsafe class Bf16Gemv
     private static readonly Vector256<uint> OddMask = Vector256.Create(0xFFFF0000u);
 
     /// <summary>Four consecutive rows of <paramref name="half"/> uint32 pairs each, sharing the loads of x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Four(uint* w, long half, float* xe, float* xo, float* y)
     {
         Vector256<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
@@ -83,6 +85,7 @@ internal static unsafe class Bf16Gemv
         y[3] = Vector256.Sum(a3 + b3);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float One(uint* w, long half, float* xe, float* xo)
     {
         Vector256<float> a = default, b = default;

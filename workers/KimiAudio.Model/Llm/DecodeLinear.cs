@@ -18,9 +18,10 @@ namespace KimiAudio.Model.Llm;
 /// contiguous share per torch thread, each share on its own thread: 26–33 ms (21–26 GB/s), bit-identical outputs (each
 /// output is still one row's dot product by the same kernel).</item>
 /// <item>float32, 2–64 rows: <c>linear(x, W)</c> treats Wᵀ as the large right operand (190 ms at B = 16); <c>W·xᵀ</c>
-/// makes W the row-major left operand (118–143 ms), and the same in 2048-row blocks (8 MiB of weight per call) 64–83 ms.
-/// MKL threads each block itself; a share per thread as above gained nothing alone and lost inside the model
-/// (each share's MKL call starts its own OpenMP team: four busy threads on two cores).</item>
+/// makes W the row-major left operand (118–143 ms), and the same in 2048-row blocks (8 MiB of weight per call) 64–83 ms
+/// (MKL threads each block itself; a share per thread of it lost inside the model: each share's MKL call starts its own
+/// OpenMP team, four busy threads on two cores). <see cref="Fp32Gemm"/>, a managed AVX2 kernel in one share per thread,
+/// 52–70 ms, and each row's outputs are the same whatever the batch; the blocked MKL path stays where it does not run.</item>
 /// <item>bfloat16, 2 rows or more: on this AVX2 CPU (no native bf16) libtorch's bf16 GEMM reaches 1 GB/s (305–336 ms
 /// at B = 16; a 400-token prefill of the mid-size bench model 65–79 tokens/s). Blocks of W (1024 rows in decode steps,
 /// 4096 in prefills) are upcast to float32 (exact) and multiplied in float32: 92 ms at B = 16, prefill 300–400
@@ -64,7 +65,15 @@ internal static class DecodeLinear
 
         using var scope = NewDisposeScope();
         long n = weight.shape[0];
-        var x2 = x.reshape(rows, k);
+        var x2 = x.reshape(rows, k).contiguous();
+        long[] shape = [.. x.shape[..^1], n];
+        if (fp32 && rows >= 2 && !small && Fp32Gemm.Accepts(weight, x2, k))
+        {
+            var yr = empty([rows, n], dtype: ScalarType.Float32, device: x.device);
+            InShares(n, Math.Max(1, get_num_threads()), n, (start, len) => Fp32Gemm.Rows(weight, x2, yr, start, len));
+            if (bias is not null) yr.add_(bias);
+            return yr.reshape(shape).MoveToOuterDisposeScope();
+        }
         // yᵀ [n, rows]: each block writes its own contiguous rows (float32 for bf16 inputs: rounded once, after the bias)
         var yt = empty([n, rows], dtype: ScalarType.Float32, device: x.device);
         if (fp32)
@@ -80,7 +89,6 @@ internal static class DecodeLinear
         var y = yt.t();
         if (bias is not null) y = y + bias.to(ScalarType.Float32);
         y = y.to(x.dtype);
-        long[] shape = [.. x.shape[..^1], n];
         return y.contiguous().reshape(shape).MoveToOuterDisposeScope();
     }
 
